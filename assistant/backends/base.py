@@ -1,0 +1,117 @@
+"""The protocols every backend implements: ChatModel, Embedder, VectorIndex."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Literal, Protocol, TypedDict, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, Field
+
+from assistant.types import Chunk, Filters
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Message(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """A chat LLM. Implementations raise assistant.errors types, never raw client errors."""
+
+    @property
+    def backend(self) -> str:
+        """Short backend name: 'embedded', 'ollama', 'fake'."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """Model identifier as reported in answers and eval reports."""
+        ...
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        """Yield text pieces of the reply as they are generated."""
+        ...
+
+
+def complete(model: ChatModel, messages: Sequence[Message], **kwargs: object) -> str:
+    """Non-streaming convenience over ChatModel.stream."""
+    return "".join(model.stream(messages, **kwargs))  # type: ignore[arg-type]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Text -> unit-length float32 vectors. Queries and passages may be embedded differently (e5)."""
+
+    @property
+    def id(self) -> str:
+        """Identifies the vector space: vectors from embedders with different ids are not comparable."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors: ...
+
+
+class ArticleRecord(BaseModel):
+    """What the index remembers of an article: written only after all its chunks are stored."""
+
+    article_id: str
+    content_hash: str
+    origin: str = ""
+    title: str = ""
+    source: str = ""
+    language: str = "und"
+    date: str | None = None
+    chunk_ids: list[str] = Field(default_factory=list)
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """Chunks with their vectors and metadata, plus a manifest of fully ingested articles."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def location(self) -> str: ...
+
+    def count(self) -> int: ...
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None: ...
+
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Refresh stored metadata (offsets, title...) of chunks whose text, hence vector, is unchanged."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def query(self, vector: Vectors, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks, best first, with cosine similarity."""
+        ...
+
+    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]: ...
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]: ...
+
+    def articles(self) -> dict[str, ArticleRecord]: ...
+
+    def put_articles(self, records: Sequence[ArticleRecord]) -> None: ...
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None: ...

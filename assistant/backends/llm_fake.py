@@ -1,0 +1,54 @@
+"""A deterministic ChatModel for tests and plumbing: it answers from the evidence it is given.
+
+It quotes the first numbered evidence line of the last user message and cites it, so answers are
+grounded by construction; `FakeChatModel(script=[...])` replays fixed replies instead (to test the
+verifier with invented facts or bad markers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from assistant.backends.base import Message
+
+
+
+class FakeChatModel:
+    def __init__(self, script: Sequence[str] | None = None, *, chunk_size: int = 8) -> None:
+        self._script = list(script) if script is not None else None
+        self._calls = 0
+        self._chunk_size = chunk_size
+        self.requests: list[list[Message]] = []
+
+    @property
+    def backend(self) -> str:
+        return "fake"
+
+    @property
+    def model(self) -> str:
+        return "fake-echo" if self._script is None else "fake-script"
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        self.requests.append(list(messages))
+        reply = self._reply(messages)
+        for i in range(0, len(reply), self._chunk_size):
+            yield reply[i : i + self._chunk_size]
+
+    def _reply(self, messages: Sequence[Message]) -> str:
+        if self._script is not None:
+            reply = self._script[min(self._calls, len(self._script) - 1)]
+            self._calls += 1
+            return reply
+        last = messages[-1]["content"] if messages else ""
+        match = re.search(r"<evidence id=\"(\d+)\"[^>]*>\s*(.+?)\s*</evidence>", last, re.DOTALL)
+        if match is None:
+            return last.strip().splitlines()[-1] if last.strip() else ""
+        return f"{match.group(2).strip()} [{match.group(1)}]"

@@ -1,0 +1,175 @@
+"""Plain data models shared by every layer: articles, chunks, passages, citations, answers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Article(BaseModel):
+    """One cleaned article, ready to be chunked."""
+
+    id: str = Field(description="Stable id: from the source (jsonl/csv id) or derived from the file path.")
+    text: str
+    title: str
+    source: str = ""
+    date: str | None = Field(default=None, description="ISO date or partial date (YYYY, YYYY-MM, YYYY-MM-DD).")
+    language: str = "und"
+    url: str | None = None
+    origin: str = Field(default="", description="Where it was loaded from: a file path, or path#row.")
+    content_hash: str = Field(default="", description="sha256 of text + metadata; changes when the article does.")
+
+
+class Chunk(BaseModel):
+    """A span of an article. `start`/`end` are character offsets into `Article.text`."""
+
+    id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+    index: int
+    title: str = ""
+    source: str = ""
+    date: str | None = None
+    language: str = "und"
+    url: str | None = None
+    origin: str = ""
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with its scores (higher is better)."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+
+class Filters(BaseModel):
+    """Metadata filters for retrieval. Dates compare as ISO strings, so partial dates work."""
+
+    sources: list[str] | None = None
+    languages: list[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.sources or self.languages or self.date_from or self.date_to)
+
+
+class Evidence(BaseModel):
+    """A numbered, verbatim sentence span handed to the model as citable evidence."""
+
+    marker: int
+    article_id: str
+    chunk_id: str
+    title: str
+    source: str = ""
+    date: str | None = None
+    url: str | None = None
+    language: str = "und"
+    quote: str
+    start: int = Field(description="Offset of the quote in the article text.")
+    end: int
+    score: float = 0.0
+    context: str = Field(default="", description="Surrounding chunk text, for display.")
+
+
+class Citation(BaseModel):
+    """What a [n] marker in an answer resolves to: the article and the exact quote."""
+
+    marker: int
+    article_id: str
+    title: str
+    source: str = ""
+    date: str | None = None
+    url: str | None = None
+    language: str = "und"
+    quote: str
+    start: int
+    end: int
+    context: str = ""
+
+
+class Timings(BaseModel):
+    retrieve_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+
+
+class Turn(BaseModel):
+    """One message of a conversation, as kept by the interfaces."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Answer(BaseModel):
+    """The final, verified answer. Every [n] in `answer` has a matching citation."""
+
+    question: str
+    answer: str
+    abstained: bool
+    language: str
+    citations: list[Citation] = Field(default_factory=list)
+    timings: Timings = Field(default_factory=Timings)
+    backend: str = ""
+    model: str = ""
+    standalone_question: str | None = Field(
+        default=None, description="The follow-up rewritten into a standalone question, when it was."
+    )
+    mode: Literal["generated", "extractive", "abstained"] = "generated"
+    notes: list[str] = Field(default_factory=list, description="What verification dropped, and why.")
+    evidence: list[Evidence] = Field(default_factory=list, description="All evidence shown to the model.")
+
+
+class TokenEvent(BaseModel):
+    """A streamed piece of the draft answer (before verification)."""
+
+    kind: Literal["token"] = "token"
+    text: str
+
+
+class StatusEvent(BaseModel):
+    """A progress message while answering (retrieving, selecting evidence, ...)."""
+
+    kind: Literal["status"] = "status"
+    text: str
+
+
+class FinalEvent(BaseModel):
+    """The verified answer; always the last event of a stream."""
+
+    kind: Literal["final"] = "final"
+    answer: Answer
+
+
+AnswerEvent = TokenEvent | StatusEvent | FinalEvent
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str
+
+
+class IngestReport(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    skipped: list[SkippedFile] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+class IndexStats(BaseModel):
+    collection: str
+    embedder: str
+    articles: int
+    chunks: int
+    sources: dict[str, int] = Field(default_factory=dict)
+    languages: dict[str, int] = Field(default_factory=dict)
+    location: str = ""

@@ -3,12 +3,36 @@ every interface (CLI, web, Slack, evals, benchmarks) calls."""
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from assistant.backends.base import ChatModel, Embedder, VectorIndex
+from assistant.answer import Answerer
+from assistant.backends import factory
+from assistant.backends.base import ChatModel, Embedder
+from assistant.backends.index_chroma import ChromaIndex
 from assistant.config import Settings
-from assistant.types import Answer, AnswerEvent, Filters, IndexStats, IngestReport, Passage, Turn
+from assistant.errors import GenerationError
+from assistant.ingest import ingest_paths
+from assistant.lexical import Bm25Index, LexicalCache
+from assistant.loaders import CsvOptions
+from assistant.prompts import Prompts
+from assistant.retrieve import Retriever
+from assistant.types import (
+    Answer,
+    AnswerEvent,
+    Filters,
+    FinalEvent,
+    IndexStats,
+    IngestReport,
+    Passage,
+    Turn,
+)
+
+log = logging.getLogger(__name__)
 
 # progress(stage, done, total): stage is a short label such as "embedding".
 ProgressCallback = Callable[[str, int, int], None]
@@ -22,38 +46,106 @@ class Assistant:
         settings: Settings,
         *,
         embedder: Embedder,
-        index: VectorIndex,
+        index: ChromaIndex,
         llm: ChatModel | Callable[[], ChatModel] | None = None,
     ) -> None:
-        raise NotImplementedError("being built")
+        self.settings = settings
+        self.embedder = embedder
+        self.index = index
+        self.prompts = Prompts(settings.prompts_dir)
+        self._llm_lock = threading.Lock()
+        self._llm: ChatModel | None = None
+        self._llm_factory: Callable[[], ChatModel]
+        if llm is None:
+            self._llm_factory = lambda: factory.make_chat_model(settings)
+        elif isinstance(llm, ChatModel):
+            self._llm = llm
+            self._llm_factory = lambda: llm
+        else:
+            self._llm_factory = llm
+        self._lexical_lock = threading.Lock()
+        self._lexical = LexicalCache(self._lexical_cache_file())
+        self._retriever = Retriever(settings.retrieval, embedder, index, self._lexical_index)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
-        raise NotImplementedError("being built")
+        embedder = factory.make_embedder(settings)
+        index = factory.make_index(settings, embedder)
+        return cls(settings, embedder=embedder, index=index)
+
+    # --- wiring -------------------------------------------------------------------------------------
+
+    def _lexical_cache_file(self) -> Path | None:
+        idx = self.settings.index
+        if self.index.location == "memory":
+            return None
+        if idx.host:
+            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{idx.host}_{idx.port}_{self.index.name}")
+            return self.settings.llm.cache_dir / "lexical" / f"{safe}.bm25.pkl"
+        return idx.path / f"{self.index.name}.bm25.pkl"
+
+    def _lexical_index(self) -> Bm25Index:
+        with self._lexical_lock:
+            return self._lexical.get(self.index.generation(), self.index.iter_chunks)
+
+    def llm(self) -> ChatModel:
+        """The chat model, created on first use (loading a local model takes seconds)."""
+        with self._llm_lock:
+            if self._llm is None:
+                self._llm = self._llm_factory()
+            return self._llm
+
+    @property
+    def llm_info(self) -> tuple[str, str]:
+        """(backend, model) of the configured LLM, without loading it."""
+        if self._llm is not None:
+            return self._llm.backend, self._llm.model
+        return factory.describe_chat_model(self.settings)
+
+    @property
+    def prompt_hashes(self) -> dict[str, str]:
+        return self.prompts.hashes
+
+    # --- operations -----------------------------------------------------------------------------------
 
     def ingest(
         self,
         paths: Sequence[Path] | None = None,
         *,
         prune: bool = False,
+        csv: CsvOptions | None = None,
         progress: ProgressCallback | None = None,
     ) -> IngestReport:
         """Ingest files/folders (None: the sample corpus). Idempotent; `prune` drops vanished files."""
-        raise NotImplementedError("being built")
+        targets = list(paths) if paths else [self.settings.sample_dir]
+        report = ingest_paths(
+            targets,
+            embedder=self.embedder,
+            index=self.index,
+            chunking=self.settings.chunking,
+            batch_size=self.settings.embedding.batch_size,
+            prune=prune,
+            csv=csv,
+            progress=progress,
+        )
+        self._lexical.invalidate()
+        return report
 
     def search(self, query: str, *, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
-        raise NotImplementedError("being built")
+        return self._retriever.search(query, k=k, filters=filters)
 
-    def ask(
-        self,
-        question: str,
-        *,
-        history: Sequence[Turn] = (),
-        k: int | None = None,
-        filters: Filters | None = None,
-    ) -> Answer:
-        """Answer with verified citations, or abstain. Raises assistant.errors types."""
-        raise NotImplementedError("being built")
+    def _answerer(self, k: int | None, filters: Filters | None) -> Answerer:
+        def retrieve(question: str, language: str) -> list[Passage]:
+            return self._retriever.search(question, k=k, filters=filters, language=language)
+
+        return Answerer(
+            settings=self.settings.answer,
+            llm_settings=self.settings.llm,
+            prompts=self.prompts,
+            embedder=self.embedder,
+            llm=self.llm,
+            retrieve=retrieve,
+        )
 
     def ask_stream(
         self,
@@ -64,12 +156,36 @@ class Assistant:
         filters: Filters | None = None,
     ) -> Iterator[AnswerEvent]:
         """StatusEvent/TokenEvent while working (tokens are the unverified draft), then one FinalEvent."""
-        raise NotImplementedError("being built")
+        return self._answerer(k, filters).stream(question, history)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer with verified citations, or abstain. Raises assistant.errors types."""
+        for event in self.ask_stream(question, history=history, k=k, filters=filters):
+            if isinstance(event, FinalEvent):
+                return event.answer
+        raise GenerationError("The answer stream ended without a final answer.")
 
     def stats(self) -> IndexStats:
-        raise NotImplementedError("being built")
+        records = self.index.articles()
+        return IndexStats(
+            collection=self.index.name,
+            embedder=self.embedder.id,
+            articles=len(records),
+            chunks=self.index.count(),
+            sources=dict(Counter(r.source or "unknown" for r in records.values()).most_common()),
+            languages=dict(Counter(r.language for r in records.values()).most_common()),
+            location=self.index.location,
+        )
 
-    @property
-    def llm_info(self) -> tuple[str, str]:
-        """(backend, model) of the configured LLM, without loading it."""
-        raise NotImplementedError("being built")
+    def close(self) -> None:
+        llm = self._llm
+        close = getattr(llm, "close", None)
+        if callable(close):
+            close()

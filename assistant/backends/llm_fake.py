@@ -50,5 +50,7 @@ class FakeChatModel:
         last = messages[-1]["content"] if messages else ""
         match = re.search(r"<evidence id=\"(\d+)\"[^>]*>\s*(.+?)\s*</evidence>", last, re.DOTALL)
         if match is None:
-            return last.strip().splitlines()[-1] if last.strip() else ""
+            # Rewrite and translation prompts: echo the question / the text unchanged.
+            tagged = re.search(r"<(question|text)>(.*?)</\1>", last, re.DOTALL)
+            return tagged.group(2).strip() if tagged else "NO_ANSWER"
         return f"{match.group(2).strip()} [{match.group(1)}]"

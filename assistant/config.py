@@ -119,8 +119,10 @@ class OllamaSettings(BaseModel):
 
 class AnswerSettings(BaseModel):
     max_evidence: int = Field(default=6, ge=1, le=20, description="Evidence sentences given to the model.")
-    min_relevance: float = Field(
-        default=0.80, description="Abstain when no evidence sentence scores above this (e5 cosine)."
+    min_relevance: float | None = Field(
+        default=None,
+        description="Abstain when no evidence sentence scores above this similarity. None: the "
+        "embedder's calibrated default (scales differ between embedders).",
     )
     max_question_chars: int = Field(default=1000, ge=10, description="Longer questions are refused.")
     history_turns: int = Field(default=6, ge=0, description="Conversation turns used to rewrite follow-ups.")

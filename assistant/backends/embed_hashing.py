@@ -25,6 +25,9 @@ class HashingEmbedder:
     def dim(self) -> int:
         return self._dim
 
+    # Bag-of-words cosine: sharing a couple of content words with the question.
+    relevance_floor = 0.12
+
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self._dim, dtype=np.float32)
         for term in tokenize(text):

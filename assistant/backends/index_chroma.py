@@ -85,7 +85,8 @@ def where_clause(filters: Filters | None) -> dict[str, Any] | None:
         clauses.append({"date_num": {"$gte": date_number(filters.date_from)}})
     if filters.date_to:
         clauses.append({"date_num": {"$lte": date_number(filters.date_to, end=True)}})
-    if filters.date_from and not filters.date_to:
+    if filters.date_to and not filters.date_from:
+        # Undated articles match no date range (the lexical side agrees).
         clauses.append({"date_num": {"$gt": 0}})
     if len(clauses) == 1:
         return clauses[0]

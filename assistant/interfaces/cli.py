@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 7860)")
     p.add_argument("--auth", default=None, help="user:password for basic auth (or ASSISTANT_WEB__AUTH)")
+    p.add_argument(
+        "--allow-unauthenticated", action="store_true", help="bind a non-loopback host without --auth"
+    )
     p.add_argument("--backend", choices=["embedded", "ollama", "fake"], help="LLM backend")
 
     p = sub.add_parser("slack", help="run the Slack bot")
@@ -321,7 +324,14 @@ def run(args: argparse.Namespace) -> int:
         from assistant.interfaces import web
 
         assistant = Assistant.from_settings(settings)
-        web.launch(assistant, settings, host=args.host, port=args.port, auth=args.auth)
+        web.launch(
+            assistant,
+            settings,
+            host=args.host,
+            port=args.port,
+            auth=args.auth,
+            allow_unauthenticated=args.allow_unauthenticated,
+        )
         return 0
 
     if args.command == "slack":

@@ -1,0 +1,1 @@
+"""User-facing interfaces (CLI, web, Slack), each thin over `assistant.service.Assistant`."""

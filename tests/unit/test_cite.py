@@ -1,0 +1,88 @@
+"""The verifier is the product's last line of defence: each rule here is one way a small model lies."""
+
+from __future__ import annotations
+
+from assistant.cite import finalize, parse_markers, verify_answer
+from assistant.types import Evidence
+
+
+def _ev(marker: int, quote: str, context: str = "") -> Evidence:
+    return Evidence(
+        marker=marker, article_id=f"a{marker}", chunk_id=f"c{marker}", title="Titel", quote=quote,
+        start=10 * marker, end=10 * marker + len(quote), language="de", context=context or quote,
+    )  # fmt: skip
+
+
+EVIDENCE = [
+    _ev(1, "Kremlsprecher Dmitri Peskow bestätigte, dass die russischen Streitkräfte mit dem Abzug aus "
+           "Berg-Karabach begonnen hätten."),
+    _ev(2, "Der Krieg endete am 10. November 2020 mit einem Waffenstillstand."),
+    _ev(3, "Im Rahmen des Waffenstillstands wurden etwa 2.000 russische Friedenstruppen entsandt."),
+]  # fmt: skip
+
+
+def _check(draft: str, language: str = "en"):  # type: ignore[no-untyped-def]
+    return verify_answer(draft, EVIDENCE, question="When did they leave?", language=language)
+
+
+def test_supported_sentence_is_kept() -> None:
+    result = _check("Kremlin spokesman Dmitry Peskov confirmed that the withdrawal had begun [1].")
+    assert [s.kept for s in result.sentences] == [True]
+
+
+def test_fabricated_number_is_dropped() -> None:
+    result = _check("About 3,000 Russian peacekeepers were deployed [3].")
+    assert not result.sentences[0].kept
+    assert "3000" in result.sentences[0].reason
+
+
+def test_number_written_differently_is_supported() -> None:
+    assert _check("About 2,000 Russian peacekeepers were deployed [3].").sentences[0].kept
+
+
+def test_date_must_be_in_the_cited_passage_not_another_one() -> None:
+    result = _check("The peacekeepers left Karabakh on 10 November 2020 [1].")
+    assert not result.sentences[0].kept
+    assert _check("The war ended on 10 November 2020 [2].").sentences[0].kept
+
+
+def test_invented_month_is_dropped() -> None:
+    result = _check("The war ended in May 2020 [2].")
+    assert not result.sentences[0].kept and "month 5" in result.sentences[0].reason
+
+
+def test_out_of_range_marker_is_dropped() -> None:
+    result = _check("Peskov confirmed the withdrawal [7].")
+    assert not result.sentences[0].kept and "[7]" in result.sentences[0].reason
+
+
+def test_uncited_claim_is_dropped_but_coverage_note_kept() -> None:
+    result = _check("Peskov confirmed it. The articles do not give a date.")
+    assert [s.kept for s in result.sentences] == [False, True]
+    assert not result.has_cited_claim
+
+
+def test_unknown_name_is_dropped() -> None:
+    result = _check("Dmitry Medvedev confirmed that the withdrawal had begun [1].")
+    assert not result.sentences[0].kept and "Medvedev" in result.sentences[0].reason
+
+
+def test_no_answer_token_means_declined() -> None:
+    assert _check("NO_ANSWER").declined
+    assert _check("").declined
+
+
+def test_marker_groups_and_renumbering() -> None:
+    assert parse_markers("x [3, 1] y [3]") == [3, 1]
+    result = _check("The war ended on 10 November 2020 [2]. About 2.000 peacekeepers were sent [3].")
+    text, citations = finalize(result.kept, EVIDENCE)
+    assert text == "The war ended on 10 November 2020 [1]. About 2.000 peacekeepers were sent [2]."
+    assert [(c.marker, c.article_id) for c in citations] == [(1, "a2"), (2, "a3")]
+    assert citations[0].quote == EVIDENCE[1].quote
+
+
+def test_marker_after_period_is_attached_to_its_sentence() -> None:
+    result = _check("Peskow bestätigte den Abzug. [1]", language="de")
+    assert len(result.sentences) == 1 and result.sentences[0].kept
+    text, _ = finalize(result.kept, EVIDENCE)
+    assert text == "Peskow bestätigte den Abzug [1]."

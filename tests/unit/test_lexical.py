@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.lexical import Bm25Index, LexicalCache
+from assistant.types import Chunk, Filters
+
+
+def _chunk(i: int, text: str, language: str = "de", source: str = "s", date: str | None = None) -> Chunk:
+    return Chunk(id=f"c{i}", article_id=f"a{i}", text=text, start=0, end=len(text), index=1,
+                 language=language, source=source, date=date)  # fmt: skip
+
+
+CHUNKS = [
+    _chunk(1, "Die OVKS ist ein Militärbündnis unter Führung Russlands.", date="2024-06"),
+    _chunk(2, "Belarus lieferte Waffen an Aserbaidschan.", source="t", date="2023-09-27"),
+    _chunk(3, "The weather in Vienna was sunny.", language="en"),
+]
+
+
+def test_bm25_ranks_matching_chunk_first() -> None:
+    index = Bm25Index.build(CHUNKS, "g1")
+    hits = index.search("Welche Staaten gehören zur OVKS?", 3)
+    assert hits[0][0] == "c1"
+    assert all(score > 0 for _, score in hits)
+    assert index.search("zzzz", 3) == []
+
+
+def test_bm25_filters() -> None:
+    index = Bm25Index.build(CHUNKS, "g1")
+    assert [h[0] for h in index.search("Waffen OVKS", 3, Filters(sources=["t"]))] == ["c2"]
+    assert [h[0] for h in index.search("Waffen OVKS", 3, Filters(date_from="2024-01"))] == ["c1"]
+    assert [h[0] for h in index.search("Waffen OVKS", 3, Filters(date_to="2023-12"))] == ["c2"]
+
+
+def test_cache_rebuilds_only_when_generation_changes(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def source() -> list[Chunk]:
+        calls.append(1)
+        return CHUNKS
+
+    cache_file = tmp_path / "lex.pkl"
+    cache = LexicalCache(cache_file)
+    cache.get("g1", source)
+    cache.get("g1", source)
+    assert len(calls) == 1 and cache_file.is_file()
+    # A new process (fresh cache object) loads from disk instead of rebuilding.
+    assert LexicalCache(cache_file).get("g1", source).ids == ["c1", "c2", "c3"]
+    assert len(calls) == 1
+    LexicalCache(cache_file).get("g2", source)
+    assert len(calls) == 2
+
+
+def test_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
+    cache_file = tmp_path / "lex.pkl"
+    cache_file.write_bytes(b"not a pickle")
+    assert len(LexicalCache(cache_file).get("g1", lambda: CHUNKS)) == 3

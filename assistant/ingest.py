@@ -13,7 +13,7 @@ from assistant.backends.base import ArticleRecord, Embedder
 from assistant.backends.index_chroma import ChromaIndex
 from assistant.chunking import chunk_article
 from assistant.config import ChunkingSettings
-from assistant.loaders import CsvOptions, load_paths
+from assistant.loaders import CsvOptions, load_paths, origin_file
 from assistant.types import Article, Chunk, IngestReport, SkippedFile
 
 log = logging.getLogger(__name__)
@@ -126,10 +126,6 @@ def _finish(p: _Pending, index: ChromaIndex, report: IngestReport) -> None:
         report.updated += 1
 
 
-def _origin_file(origin: str) -> str:
-    return origin.split("#", 1)[0]
-
-
 def _prune(
     paths: Sequence[Path],
     files: Sequence[str],
@@ -143,7 +139,7 @@ def _prune(
     for article_id, record in records.items():
         if article_id in seen:
             continue
-        origin = _origin_file(record.origin)
+        origin = origin_file(record.origin)
         if any(origin == root or origin.startswith(root.rstrip("/") + "/") for root in roots):
             gone.append(article_id)
     for article_id in gone:

@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv-text-column", help="CSV column holding the article text (name or 0-based index)")
     p.add_argument("--csv-title-column", help="CSV column holding the title")
     p.add_argument("--csv-no-header", action="store_true", help="the CSV has no header row")
-    p.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--csv-labels", nargs="+", help="only CSV rows with one of these labels (with a preset)")
 
     p = sub.add_parser("search", help="show the passages retrieved for a query")
     p.add_argument("query")
@@ -141,7 +141,7 @@ def _csv_options(args: argparse.Namespace) -> Any:
     from assistant.loaders import CsvOptions
 
     if args.csv_preset == "gnad":
-        return CsvOptions.gnad()
+        return CsvOptions.gnad(labels=args.csv_labels)
     if not (args.csv_delimiter or args.csv_text_column or args.csv_title_column or args.csv_no_header):
         return None
     kwargs: dict[str, Any] = {}

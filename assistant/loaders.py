@@ -1,0 +1,953 @@
+"""Load news articles from files and folders (txt, md, html, jsonl, csv) into cleaned `Article`s.
+
+Metadata comes from, in order of precedence: a per-folder `_meta.json` sidecar, the file itself
+(front matter, HTML meta tags, jsonl fields, csv columns), then inference from the text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv as csvlib
+import datetime as dt
+import hashlib
+import io
+import itertools
+import json
+import logging
+import os
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from charset_normalizer import from_bytes
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from assistant.chunking import split_sentences
+from assistant.errors import InputError
+from assistant.types import Article, SkippedFile
+
+logger = logging.getLogger(__name__)
+
+SIDECAR_NAME: Final = "_meta.json"
+SUPPORTED_SUFFIXES: Final = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".csv")
+_ROW_SUFFIXES: Final = (".jsonl", ".csv")
+
+# Languages the identifier may answer; anything else in a news feed is rare enough to be a misfire.
+DETECTABLE_LANGUAGES: Final = ("de", "en", "fr", "es", "it", "nl", "pl", "pt", "ru", "tr", "uk")
+_LANGUAGE_MIN_CONFIDENCE: Final = 0.6
+_LANGUAGE_MIN_LETTERS: Final = 20
+_LANGUAGE_SAMPLE_CHARS: Final = 1500  # plenty for a confident guess; the identifier is the slow part
+
+TITLE_MAX_CHARS: Final = 200  # a first line up to this long, followed by more text, is a headline
+_TITLE_SENTENCE_CHARS: Final = 150  # a first sentence used as title is cut to this
+_METADATA_FIELDS: Final = ("title", "date", "source", "url", "language")
+
+Column = str | int
+
+
+class CsvOptions(BaseModel):
+    """How to read `.csv` files. Columns are header names (with `has_header`) or 0-based indexes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quotechar: str = Field(default='"', min_length=1, max_length=1)
+    has_header: bool = True
+    text_column: Column = Field(default="text", description="The article text (required).")
+    id_column: Column | None = None
+    title_column: Column | None = None
+    date_column: Column | None = None
+    source_column: Column | None = None
+    url_column: Column | None = None
+    language_column: Column | None = None
+    label_column: Column | None = Field(
+        default=None,
+        description="A category; kept as `<source>/<label>` in Article.source (which has no category field), "
+        "so it can be filtered on and shows in citations.",
+    )
+    source_name: str | None = Field(default=None, description="Source of rows without a source column value.")
+    labels: tuple[str, ...] | None = Field(
+        default=None,
+        description="Only rows whose label column is one of these (e.g. the GNAD 'International' subset); "
+        "other rows are left out silently.",
+    )
+    row_id_hash: bool = Field(
+        default=False,
+        description="Rows without an id column get `<stem>:<row>:<8 hex of sha256(text)>` instead of "
+        "`<stem>:<row>`, so an inserted or deleted row changes the ids after it instead of silently "
+        "reassigning them to other texts.",
+    )
+    encoding: str | None = Field(default=None, description="None: UTF-8, else charset-normalizer's guess.")
+
+    @model_validator(mode="after")
+    def _check(self) -> CsvOptions:
+        if not self.has_header:
+            named = [name for name, value in self.columns().items() if isinstance(value, str)]
+            if named:
+                raise ValueError(f"columns {named} are named but has_header is False; use 0-based indexes")
+        if self.labels is not None and self.label_column is None:
+            raise ValueError("labels filters on the label column: set label_column too")
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError as exc:
+                raise ValueError(str(exc)) from exc
+        return self
+
+    def columns(self) -> dict[str, Column]:
+        """The configured columns by field name ("text", "title", ...)."""
+        names = ("text", "id", "title", "date", "source", "url", "language", "label")
+        return {name: value for name in names if (value := getattr(self, f"{name}_column")) is not None}
+
+    @classmethod
+    def gnad(cls, labels: Sequence[str] | None = None) -> CsvOptions:
+        """The 10k German News Articles Dataset (GNAD): `label;'text'`, no header.
+
+        Each row becomes source `gnad10k/<label>` (e.g. `gnad10k/International`) and id
+        `<file stem>:<row>:<text hash prefix>`.
+        """
+        return cls(
+            delimiter=";",
+            quotechar="'",
+            has_header=False,
+            label_column=0,
+            text_column=1,
+            source_name="gnad10k",
+            row_id_hash=True,
+            labels=tuple(labels) if labels else None,
+        )
+
+
+class LoadResult(BaseModel):
+    """Articles loaded, files skipped (with a reason), and every file considered."""
+
+    articles: list[Article] = Field(default_factory=list)
+    skipped: list[SkippedFile] = Field(
+        default_factory=list, description="Whole files, or single jsonl/csv rows (the reason names the row)."
+    )
+    files: list[str] = Field(
+        default_factory=list,
+        description="Absolute path of every file considered, loaded or skipped, excluding hidden files and "
+        "sidecars. An indexed article whose origin file (see `origin_file`) is not here has vanished.",
+    )
+
+
+def origin_file(origin: str) -> str:
+    """The file part of `Article.origin` (`path` or `path#row` for jsonl/csv rows)."""
+    path, sep, row = origin.rpartition("#")
+    if sep and row.isdigit() and path.lower().endswith(_ROW_SUFFIXES):
+        return path
+    return origin
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+@dataclass
+class _FileTask:
+    path: Path  # as walked, for ids
+    resolved: Path
+    root: Path
+    base_id: str
+
+
+@dataclass
+class _RawDoc:
+    """One article before cleaning: raw text plus whatever metadata the format gave."""
+
+    text: str
+    origin: str
+    id: str
+    meta: dict[str, str | None] = field(default_factory=dict)
+    defaults: dict[str, str | None] = field(default_factory=dict)  # sidecar values for row files
+    label: str = ""  # names a row in skip reasons, e.g. "line 3"
+
+
+def load_paths(paths: Sequence[Path], *, csv: CsvOptions | None = None) -> LoadResult:
+    """Load every supported file under `paths` (files or folders, recursively, in sorted order).
+
+    One bad file or row never aborts the run: it is reported in `LoadResult.skipped`.
+    Raises InputError if a path does not exist.
+    """
+    for path in paths:
+        if not Path(path).exists():
+            raise InputError(f"No such file or folder: {path}")
+    csv_options = csv or CsvOptions()
+    result = LoadResult()
+    tasks = _collect(paths, result)
+    sidecars: dict[Path, dict[str, dict[str, str | None]]] = {}
+    seen_ids: dict[str, str] = {}
+    for task in tasks:
+        folder = task.resolved.parent
+        if folder not in sidecars:
+            sidecars[folder] = _read_sidecar(folder, result.skipped)
+        overrides = sidecars[folder].get(task.resolved.name, {})
+        try:
+            docs = _parse_file(task, csv_options, overrides, result.skipped)
+        except Exception as exc:  # one bad file never aborts a run
+            logger.debug("failed to parse %s", task.resolved, exc_info=True)
+            _skip(result.skipped, task.resolved, f"could not be parsed: {type(exc).__name__}: {exc}")
+            continue
+        for doc in docs:
+            is_row_file = task.resolved.suffix.lower() in _ROW_SUFFIXES
+            article = _finish(doc, overrides={} if is_row_file else overrides)
+            where = f"{doc.label}: " if doc.label else ""
+            if article is None:
+                _skip(result.skipped, task.resolved, f"{where}empty after cleaning")
+            elif article.id in seen_ids:
+                reason = (
+                    f"{where}duplicate article id {article.id!r} (first loaded from {seen_ids[article.id]})"
+                )
+                _skip(result.skipped, task.resolved, reason)
+            else:
+                seen_ids[article.id] = article.origin
+                result.articles.append(article)
+    logger.info(
+        "loaded %d articles from %d files (%d skipped)",
+        len(result.articles),
+        len(result.files),
+        len(result.skipped),
+    )
+    return result
+
+
+def _skip(skipped: list[SkippedFile], path: Path, reason: str) -> None:
+    logger.info("skipped %s: %s", path, reason)
+    skipped.append(SkippedFile(path=str(path), reason=reason))
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith((".", "_"))
+
+
+def _collect(paths: Sequence[Path], result: LoadResult) -> list[_FileTask]:
+    """Walk the inputs in a deterministic order, dedupe, and give each file a readable stable id."""
+    tasks: list[_FileTask] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        root = Path(raw)
+        if root.is_dir():
+            candidates = list(_walk(root))
+        elif root.name == SIDECAR_NAME:
+            _skip(result.skipped, root.resolve(), "metadata sidecar, read together with its folder")
+            continue
+        else:
+            # An explicitly named file is loaded even if its name starts with "_" or ".".
+            candidates = [root]
+            root = root.parent
+        for path in candidates:
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            relative = path.relative_to(root)
+            tasks.append(_FileTask(path, resolved, root, relative.with_suffix("").as_posix()))
+            result.files.append(str(resolved))
+    _disambiguate(tasks)
+    return tasks
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
+        for name in sorted(filenames):
+            if not _is_hidden(name):
+                yield Path(dirpath) / name
+
+
+def _disambiguate(tasks: list[_FileTask]) -> None:
+    """Ids are the relative path without suffix; add the suffix, then the root name, when they clash."""
+
+    def clashing() -> dict[str, list[_FileTask]]:
+        groups: dict[str, list[_FileTask]] = {}
+        for task in tasks:
+            groups.setdefault(task.base_id, []).append(task)
+        return {key: group for key, group in groups.items() if len(group) > 1}
+
+    for rename in (
+        lambda t: t.path.relative_to(t.root).as_posix(),
+        lambda t: f"{t.root.resolve().name}/{t.path.relative_to(t.root).as_posix()}",
+    ):
+        for group in clashing().values():
+            for task in group:
+                task.base_id = rename(task)
+    for group in clashing().values():
+        for n, task in enumerate(group[1:], start=2):
+            task.base_id = f"{task.base_id}~{n}"
+    for task in tasks:
+        logger.debug("file %s -> id %s", task.resolved, task.base_id)
+
+
+def _read_sidecar(folder: Path, skipped: list[SkippedFile]) -> dict[str, dict[str, str | None]]:
+    path = folder / SIDECAR_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _skip(skipped, path, f"unreadable metadata sidecar, ignored: {exc}")
+        return {}
+    if not isinstance(data, dict):
+        _skip(skipped, path, "metadata sidecar is not a JSON object, ignored")
+        return {}
+    sidecar: dict[str, dict[str, str | None]] = {}
+    for name, entry in data.items():
+        if name.startswith("_"):
+            continue  # comments
+        if not isinstance(entry, dict):
+            logger.warning("%s: entry %r is not an object, ignored", path, name)
+            continue
+        values: dict[str, str | None] = {}
+        for key, value in entry.items():
+            if key not in _METADATA_FIELDS:
+                logger.warning("%s: unknown field %r for %r, ignored", path, key, name)
+            elif value is not None:  # null means unknown: keep what is inferred
+                values[key] = str(value)
+        sidecar[name] = values
+    return sidecar
+
+
+# ---------------------------------------------------------------------------------------------
+# Formats
+
+
+def _parse_file(
+    task: _FileTask,
+    csv_options: CsvOptions,
+    overrides: dict[str, str | None],
+    skipped: list[SkippedFile],
+) -> list[_RawDoc]:
+    path = task.resolved
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        _skip(skipped, path, f"unsupported file type {suffix or '(no extension)'!r}")
+        return []
+    data = path.read_bytes()
+    if not data.strip():
+        _skip(skipped, path, "empty file")
+        return []
+    encoding = csv_options.encoding if suffix == ".csv" else None
+    decoded = _decode(data, path, encoding)
+    if isinstance(decoded, _Failure):
+        _skip(skipped, path, decoded.reason)
+        return []
+    origin = str(path)
+    if suffix == ".txt":
+        return [_RawDoc(_unwrap_hard_wraps(decoded), origin, task.base_id)]
+    if suffix in (".md", ".markdown"):
+        front, body = _split_front_matter(decoded)
+        text, heading = _strip_markdown(body)
+        meta = dict(front)
+        if heading and not meta.get("title"):
+            meta["title"] = heading
+        return [_RawDoc(text, origin, task.base_id, meta=meta)]
+    if suffix in (".html", ".htm"):
+        text, meta = _extract_html(decoded)
+        return [_RawDoc(text, origin, task.base_id, meta=meta)]
+    if suffix == ".jsonl":
+        return _parse_jsonl(decoded, task, overrides, skipped)
+    return _parse_csv(decoded, task, csv_options, overrides, skipped)
+
+
+_WESTERN_LANGUAGES: Final = frozenset(
+    {"German", "English", "French", "Spanish", "Portuguese", "Italian", "Dutch", "Danish", "Swedish"}
+    | {"Norwegian", "Finnish", "Unknown"}
+)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+
+
+def _decode(data: bytes, path: Path, encoding: str | None) -> str | _Failure:
+    if encoding is not None:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            return _Failure(f"not valid {encoding}: {exc.reason} at byte {exc.start}")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return _Failure("invalid UTF-16 text")
+    if b"\x00" in data:
+        return _Failure("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        return _Failure("not UTF-8 and no text encoding could be detected")
+    if best.encoding != "cp1252" and best.language in _WESTERN_LANGUAGES:
+        # charset-normalizer picks among equally plausible single-byte code pages somewhat arbitrarily
+        # (cp1250 turns "São" into "Săo"); for Western European text Windows-1252 is the likely one.
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+        else:
+            logger.debug("%s is not UTF-8; decoded as cp1252 (charset-normalizer: %s)", path, best.encoding)
+            return text
+    logger.debug("%s is not UTF-8; decoded as %s (charset-normalizer's best guess)", path, best.encoding)
+    return str(best)
+
+
+def _unwrap_hard_wraps(text: str) -> str:
+    """Re-join paragraphs of hard-wrapped plain text, where single line breaks are not boundaries.
+
+    Only when nearly every line that continues a paragraph has about the same, short width.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    continued = [
+        len(line.rstrip()) for line, nxt in itertools.pairwise(lines) if line.strip() and nxt.strip()
+    ]
+    if len(continued) < 4:
+        return text
+    width = max(continued)
+    if width > 100 or sum(n >= 0.6 * width for n in continued) < 0.8 * len(continued):
+        return text
+    paragraphs = re.split(r"\n[ \t]*\n", "\n".join(lines))
+    return "\n\n".join(" ".join(part.strip() for part in p.split("\n")) for p in paragraphs)
+
+
+# --- Markdown
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, str | None], str]:
+    text = text.replace("\r\n", "\n")
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"invalid YAML front matter ({str(exc).splitlines()[0]})") from exc
+    meta: dict[str, str | None] = {}
+    if isinstance(data, dict):
+        for key in _METADATA_FIELDS:
+            value = data.get(key)
+            if key == "language" and value is None:
+                value = data.get("lang")
+            if isinstance(value, dt.datetime | dt.date):
+                meta[key] = value.isoformat()
+            elif value is not None:
+                meta[key] = str(value)
+    elif data is not None:
+        raise ValueError("front matter is not a YAML mapping")
+    return meta, text[match.end() :]
+
+
+_MD_FENCE = re.compile(r"^\s*(```|~~~)")
+_MD_ATX = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$")
+_MD_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_MD_QUOTE = re.compile(r"^\s{0,3}>\s?")
+_MD_BULLET = re.compile(r"^\s*[-*+]\s+")
+_MD_ORDERED = re.compile(r"^\s*\d+[.)]\s+")
+_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_MD_REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+")
+_MD_INLINE: Final = (
+    (re.compile(r"<!--.*?-->", re.S), ""),
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images: alt texts are mostly credits
+    (re.compile(r"!\[[^\]]*\]\[[^\]]*\]"), ""),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),
+    (re.compile(r"</?[A-Za-z][^>]*>"), ""),
+    (re.compile(r"`([^`]+)`"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|~])"), r"\1"),
+)
+
+
+def _md_inline(line: str) -> str:
+    for pattern, replacement in _MD_INLINE:
+        line = pattern.sub(replacement, line)
+    return line
+
+
+def _strip_markdown(body: str) -> tuple[str, str | None]:
+    """Markdown to plain text: keep the words, drop the syntax; soft line breaks join paragraphs.
+
+    Returns the text and the first heading (a title candidate).
+    """
+    out: list[str] = []
+    paragraph: list[str] = []
+    first_heading: str | None = None
+    in_fence = False
+
+    def flush() -> None:
+        if paragraph:
+            out.append(" ".join(paragraph))
+            paragraph.clear()
+
+    lines = re.sub(r"<!--.*?-->", "", body, flags=re.S).split("\n")
+    for i, raw in enumerate(lines):
+        if _MD_FENCE.match(raw):
+            flush()
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            out.append(raw)
+            continue
+        line = raw
+        while _MD_QUOTE.match(line):
+            line = _MD_QUOTE.sub("", line, count=1)
+        if not line.strip():
+            flush()
+            out.append("")
+            continue
+        if _MD_REF_DEF.match(line) or (_MD_TABLE_RULE.match(line) and "|" in line):
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        heading = _MD_ATX.match(line)
+        if heading is None and line.strip() and _MD_SETEXT.match(nxt) and not paragraph:
+            heading = re.match(r"\s*(.*?)\s*$", line)
+        if heading is not None:
+            flush()
+            text = _md_inline(heading.group(1)).strip()
+            if text:
+                first_heading = first_heading or text
+                out.extend([text, ""])
+            continue
+        if _MD_SETEXT.match(line):
+            continue  # setext underline or thematic break
+        if line.lstrip().startswith("|"):
+            flush()
+            cells = [_md_inline(cell.strip()) for cell in line.strip().strip("|").split("|")]
+            out.append(" | ".join(cell for cell in cells if cell))
+            continue
+        if _MD_BULLET.match(line) or _MD_ORDERED.match(line):
+            flush()
+            line = _MD_BULLET.sub("", line)
+        hard_break = line.endswith(("  ", "\\"))
+        paragraph.append(_md_inline(line.rstrip().rstrip("\\").strip()))
+        if hard_break:
+            flush()
+    flush()
+    return "\n".join(out), first_heading
+
+
+# --- HTML
+
+_HTML_DROP_TAGS: Final = (
+    *("script", "style", "nav", "header", "footer", "aside", "form", "noscript", "iframe", "svg", "button"),
+    *("template", "select", "dialog", "object", "embed", "canvas", "input", "textarea", "label", "menu"),
+)
+_HTML_DROP_ROLES: Final = frozenset(
+    {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search", "menu"}
+)
+# Matched against single class/id tokens, between word separators, so "article-header" is safe.
+_HTML_BOILERPLATE = re.compile(
+    r"(?:^|[-_])(?:cookies?|consent|gdpr|cmp|banner|newsletter|subscribe|subscription|paywall|promo|"
+    r"advert|advertisement|ad|ads|adslot|sponsor|sponsored|social|share|sharing|related|recommended|"
+    r"breadcrumbs?|comments?|popup|modal|overlay|sidebar|outbrain|taboola)(?:$|[-_])",
+    re.I,
+)
+_HTML_PARAGRAPH_TAGS: Final = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl", "figure"}
+    | {"section", "article", "main"}
+)
+_HTML_LINE_TAGS: Final = frozenset(
+    {"div", "li", "tr", "dt", "dd", "figcaption", "address", "br", "hr", "caption", "details", "summary"}
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _extract_html(html: str) -> tuple[str, dict[str, str | None]]:
+    tree = LexborHTMLParser(html)
+    meta: dict[str, str | None] = {}
+
+    def content(selector: str, attribute: str = "content") -> str | None:
+        node = tree.css_first(selector)
+        value = node.attributes.get(attribute) if node is not None else None
+        return value.strip() if value and value.strip() else None
+
+    def text_of(selector: str) -> str | None:
+        node = tree.css_first(selector)
+        value = _WHITESPACE.sub(" ", node.text()).strip() if node is not None else ""
+        return value or None
+
+    meta["title"] = content('meta[property="og:title"]') or text_of("h1") or text_of("title")
+    meta["date"] = (
+        content('meta[property="article:published_time"]')
+        or content('meta[itemprop="datePublished"]')
+        or content('meta[name="date"]')
+        or content("time[datetime]", "datetime")
+    )
+    meta["url"] = content('link[rel="canonical"]', "href") or content('meta[property="og:url"]')
+    meta["source"] = content('meta[property="og:site_name"]')
+    meta["language"] = content("html[lang]", "lang")
+
+    for tag in _HTML_DROP_TAGS:
+        for node in tree.css(tag):
+            node.decompose()
+    body = tree.body
+    if body is None:
+        return "", meta
+    total = len(body.text())
+    for node in body.css("[class], [id], [role], [hidden], [aria-hidden]"):
+        if node.tag in ("html", "body", "main", "article") or node.parent is None:
+            continue
+        attrs = node.attributes
+        tokens = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".split()
+        boilerplate = any(_HTML_BOILERPLATE.search(token) for token in tokens)
+        # Never drop a container of most of the page because of an unlucky class name.
+        if boilerplate and len(node.text()) > total / 2:
+            boilerplate = False
+        if (
+            boilerplate
+            or (attrs.get("role") or "").lower() in _HTML_DROP_ROLES
+            or "hidden" in attrs
+            or attrs.get("aria-hidden") == "true"
+        ):
+            node.decompose()
+    articles = sorted(body.css("article"), key=lambda node: len(node.text()), reverse=True)
+    main = articles[0] if articles else (tree.css_first("main") or tree.css_first('[role="main"]') or body)
+    parts: list[str] = []
+    _html_text(main, parts)
+    return "".join(parts), meta
+
+
+def _html_text(node: LexborNode, parts: list[str]) -> None:
+    for child in node.iter(include_text=True):
+        if child.is_text_node:
+            parts.append(_WHITESPACE.sub(" ", child.text_content or ""))
+        elif child.is_element_node:
+            tag = child.tag or ""
+            separator = "\n\n" if tag in _HTML_PARAGRAPH_TAGS else "\n" if tag in _HTML_LINE_TAGS else ""
+            parts.append(separator)
+            _html_text(child, parts)
+            parts.append(separator)
+
+
+# --- Rows: jsonl and csv
+
+
+def _row_value(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and name in ("id", "date"):
+        return str(value)
+    raise ValueError(f"field {name!r} must be a string")
+
+
+def _parse_jsonl(
+    text: str, task: _FileTask, defaults: dict[str, str | None], skipped: list[SkippedFile]
+) -> list[_RawDoc]:
+    docs: list[_RawDoc] = []
+    # Not splitlines(): JSON strings may hold U+2028, which splitlines() would treat as a line end.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        label = f"line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            _skip(skipped, task.resolved, f"{label}: invalid JSON ({exc.msg})")
+            continue
+        if not isinstance(record, dict):
+            _skip(skipped, task.resolved, f"{label}: not a JSON object")
+            continue
+        try:
+            body = _row_value(record.get("text"), "text")
+            meta = {key: _row_value(record.get(key), key) for key in _METADATA_FIELDS}
+            row_id = _row_value(record.get("id"), "id")
+        except ValueError as exc:
+            _skip(skipped, task.resolved, f"{label}: {exc}")
+            continue
+        if not body or not body.strip():
+            _skip(skipped, task.resolved, f"{label}: missing or empty 'text'")
+            continue
+        article_id = row_id.strip() if row_id and row_id.strip() else f"{task.base_id}:{number}"
+        origin = f"{task.resolved}#{number}"
+        docs.append(_RawDoc(body, origin, article_id, meta=meta, defaults=defaults, label=label))
+    return docs
+
+
+def _parse_csv(
+    text: str,
+    task: _FileTask,
+    options: CsvOptions,
+    defaults: dict[str, str | None],
+    skipped: list[SkippedFile],
+) -> list[_RawDoc]:
+    reader = csvlib.reader(
+        io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quotechar
+    )
+    columns = options.columns()
+    indexes: dict[str, int] = {}
+    if options.has_header:
+        header = [cell.strip().lower() for cell in next(reader, [])]
+        for name, column in columns.items():
+            if isinstance(column, int):
+                indexes[name] = column
+            elif column.strip().lower() in header:
+                indexes[name] = header.index(column.strip().lower())
+            else:
+                _skip(
+                    skipped, task.resolved, f"no column {column!r} in the header (found: {', '.join(header)})"
+                )
+                return []
+    else:
+        indexes = {name: column for name, column in columns.items() if isinstance(column, int)}
+    docs: list[_RawDoc] = []
+    number = 0
+    try:
+        for number, row in enumerate(reader, start=1):
+            if not any(cell.strip() for cell in row):
+                continue
+            label = f"row {number}"
+            if indexes["text"] >= len(row):
+                _skip(skipped, task.resolved, f"{label}: only {len(row)} fields, no text column")
+                continue
+            values = {name: (row[i].strip() or None) if i < len(row) else None for name, i in indexes.items()}
+            body = row[indexes["text"]]
+            if not body.strip():
+                _skip(skipped, task.resolved, f"{label}: empty text")
+                continue
+            if options.labels is not None and values.get("label") not in options.labels:
+                continue
+            source = values.get("source") or options.source_name
+            if values.get("label"):
+                source = f"{source}/{values['label']}" if source else values["label"]
+            meta = {key: values.get(key) for key in _METADATA_FIELDS}
+            meta["source"] = source
+            article_id = values.get("id") or f"{task.base_id}:{number}"
+            if not values.get("id") and options.row_id_hash:
+                article_id += ":" + hashlib.sha256(body.strip().encode()).hexdigest()[:8]
+            docs.append(
+                _RawDoc(
+                    body, f"{task.resolved}#{number}", article_id, meta=meta, defaults=defaults, label=label
+                )
+            )
+    except csvlib.Error as exc:
+        _skip(skipped, task.resolved, f"row {number + 1}: malformed CSV ({exc}); rest of the file skipped")
+    return docs
+
+
+# ---------------------------------------------------------------------------------------------
+# Cleaning and metadata
+
+
+_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+_SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u200b\u2060\ufeff\u00ad]")
+_MULTISPACE = re.compile(r" {2,}")
+
+# Lines dropped anywhere: image credits, copyright lines, bare URLs, "read more" teasers.
+_CREDIT_LINE = re.compile(
+    r"^(?:bild|bilder|foto|fotos|fotografie|photo|photos|image|images|picture|titelbild|symbolbild|"
+    r"beitragsbild|vorschaubild|bildquelle|bildnachweis|quelle bild|credit|credits|photo credit|"
+    r"image credit|image source)\s*(?:\([^)]*\))?\s*:",
+    re.I,
+)
+_COPYRIGHT_LINE = re.compile(r"^(?:©|\(c\)\s|copyright\b)", re.I)
+_URL_LINE = re.compile(r"^<?(?:https?://|www\.)\S+>?$", re.I)
+_READ_MORE_LINE = re.compile(
+    r"^(?:mehr zum thema|lesen sie auch|lesen sie mehr|weiterlesen|auch interessant|siehe auch|"
+    r"read more|related(?: articles| stories)?|see also)\s*(?:[-–—:|]|$)",
+    re.I,
+)
+_SHORT_LINE_CHARS: Final = 200
+_SHORT_LINE_WORDS: Final = 15
+# Dropped only in the trailing block of an article, so a sentence *about* a donation survives.
+_APPEAL = re.compile(
+    r"\bunterstützen sie (?:uns|unsere[nmrs]?|unabhängigen|[\w-]+ (?:via|mit|per))\b|\bspenden sie\b|"
+    r"\bjetzt spenden\b|\b(?:via|per) paypal\b|\b(?:folgen|abonnieren) sie uns\b|\babonnieren sie unseren\b|"
+    r"\bsupport (?:us|our (?:independent )?journalism)\b|\bdonate (?:now|today|to us)\b|"
+    r"\bbecome a (?:member|supporter|patron)\b|\bsubscribe to our\b|\bfollow us on\b",
+    re.I,
+)
+_TRAILER = re.compile(r"\s*\b(?:Mehr zum Thema|Lesen Sie auch|Read more)\s*[-–—:]\s.*$")
+_LEADING_DATE = re.compile(r"\Adate\s*[:=]?\s*(\d{4}(?:-\d{2}(?:-\d{2})?)?)\b\s*", re.I)
+
+
+def clean_text(text: str) -> str:
+    """Normalise Unicode and whitespace, keep paragraph breaks, drop obvious boilerplate lines.
+
+    Conservative: whole lines (credits, bare URLs, "Mehr zum Thema" teasers, trailing donation
+    appeals) are dropped and a trailing teaser is cut; sentences are never rewritten.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _NEWLINES.sub("\n", text)
+    text = _SPACES.sub(" ", text)
+    text = _INVISIBLE.sub("", text)
+    lines = [_MULTISPACE.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [line for line in lines if not _is_boilerplate_line(line)]
+    while lines:
+        last = lines[-1]
+        if not last or _APPEAL.search(last):
+            lines.pop()
+            continue
+        cut = _TRAILER.sub("", last)
+        if cut != last:
+            lines[-1] = cut
+        break
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _is_boilerplate_line(line: str) -> bool:
+    if not line:
+        return False
+    if not any(ch.isalnum() for ch in line):
+        return True  # separators such as "|", "***", "———"
+    short = len(line) <= _SHORT_LINE_CHARS and len(line.split()) <= _SHORT_LINE_WORDS
+    return bool(
+        _URL_LINE.match(line)
+        or (
+            short and (_CREDIT_LINE.match(line) or _COPYRIGHT_LINE.match(line) or _READ_MORE_LINE.match(line))
+        )
+    )
+
+
+_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_DOTTED_DATE = re.compile(r"(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})")
+_SLASHED_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def normalize_date(value: str | None) -> str | None:
+    """ISO date or partial date (YYYY, YYYY-MM, YYYY-MM-DD) from common spellings; None if unknown."""
+    if not value:
+        return None
+    value = value.strip()
+    match = _ISO_DATE.match(value)
+    if match and (len(value) == match.end() or value[match.end()] in "T "):
+        year, month, day = match.groups()
+        return _valid_date(int(year), int(month) if month else None, int(day) if day else None)
+    match = _DOTTED_DATE.fullmatch(value)
+    if match:
+        return _valid_date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+    match = _SLASHED_DATE.fullmatch(value)
+    # Slashes are ambiguous (27/09 vs 09/27): accept only what reads the same either way or is unambiguous.
+    if match:
+        first, second, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
+        if first > 12 or first == second:
+            return _valid_date(year, second, first)
+        if second > 12:
+            return _valid_date(year, first, second)
+    logger.debug("unrecognised date %r ignored", value)
+    return None
+
+
+def _valid_date(year: int, month: int | None, day: int | None) -> str | None:
+    try:
+        if day is not None and month is not None:
+            return dt.date(year, month, day).isoformat()
+        if month is not None:
+            return dt.date(year, month, 1).isoformat()[:7]
+        return f"{year:04d}" if 1 <= year <= 9999 else None
+    except ValueError:
+        return None
+
+
+def _date_from_top_lines(text: str) -> str | None:
+    """A line near the top that is nothing but a date ("27/09/2023") dates the article."""
+    for line in text.split("\n", 8)[:8]:
+        if 8 <= len(line) <= 10 and line[0].isdigit():
+            date = normalize_date(line)
+            if date:
+                return date
+    return None
+
+
+def _normalize_language(value: str | None) -> str | None:
+    if not value:
+        return None
+    primary = value.strip().replace("_", "-").split("-")[0].lower()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+_NON_LETTERS = re.compile(r"[\W\d_]+")
+
+
+@lru_cache(maxsize=1)
+def _language_identifier() -> LanguageIdentifier:
+    # Our own instance, so restricting the languages does not change py3langid's global one.
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(DETECTABLE_LANGUAGES))
+    return identifier
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of `text` among DETECTABLE_LANGUAGES, or 'und' when unsure or too short."""
+    sample = text[:_LANGUAGE_SAMPLE_CHARS]
+    if len(_NON_LETTERS.sub("", sample)) < _LANGUAGE_MIN_LETTERS:
+        return "und"
+    language, confidence = _language_identifier().classify(sample)
+    return str(language) if confidence >= _LANGUAGE_MIN_CONFIDENCE else "und"
+
+
+def infer_title(text: str, language: str = "und") -> str:
+    """The first line when it reads as a headline, else the first sentence, shortened."""
+    first_line, _, rest = text.partition("\n")
+    first_line = first_line.strip()
+    if (
+        rest.strip()
+        and len(first_line) <= TITLE_MAX_CHARS
+        and len(split_sentences(first_line, language)) <= 1
+    ):
+        return first_line
+    spans = split_sentences(text, language)
+    if not spans:
+        return ""
+    sentence = text[spans[0][0] : spans[0][1]]
+    if len(sentence) <= _TITLE_SENTENCE_CHARS:
+        return sentence
+    cut = sentence.rfind(" ", 0, _TITLE_SENTENCE_CHARS)
+    return sentence[: cut if cut > 0 else _TITLE_SENTENCE_CHARS].rstrip(" ,;:–-") + "…"
+
+
+def content_hash(article: Article) -> str:
+    """sha256 over the cleaned text and the metadata a reader sees; the origin path is not part of it."""
+    payload = [article.text, article.title, article.source, article.date, article.language, article.url]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+
+def _finish(doc: _RawDoc, overrides: dict[str, str | None]) -> Article | None:
+    text = clean_text(doc.text)
+    inferred_date = None
+    leading = _LEADING_DATE.match(text)
+    if leading:
+        # A "date 2024-06" token opening the text is metadata, not prose.
+        inferred_date = normalize_date(leading.group(1))
+        text = text[leading.end() :].lstrip()
+    if not text:
+        return None
+    meta: dict[str, str | None] = {key: None for key in _METADATA_FIELDS}
+    for layer in (doc.defaults, doc.meta, overrides):
+        for key, value in layer.items():
+            if value is not None and str(value).strip():
+                meta[key] = str(value).strip()
+    date = normalize_date(meta["date"]) or inferred_date or _date_from_top_lines(text)
+    language = _normalize_language(meta["language"]) or detect_language(text)
+    title = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", meta["title"] or "")).strip()
+    article = Article(
+        id=doc.id,
+        text=text,
+        title=title or infer_title(text, language),
+        source=meta["source"] or "",
+        date=date,
+        language=language,
+        url=meta["url"],
+        origin=doc.origin,
+    )
+    article.content_hash = content_hash(article)
+    return article

@@ -338,7 +338,7 @@ def run(args: argparse.Namespace) -> int:
         from assistant.interfaces import slack
 
         assistant = Assistant.from_settings(settings)
-        slack.run(assistant, settings.slack, mode=args.mode, port=args.port, host=args.host)
+        slack.run(assistant, settings.slack, mode=args.mode, port=args.port, host=args.host, on_ready=print)
         return 0
 
     raise InputError(f"unknown command {args.command}")

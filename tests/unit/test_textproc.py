@@ -58,3 +58,8 @@ def test_name_support_tolerates_transliteration_only(name: str, supported: bool)
         "Kremlsprecher Dmitri Peskow bestätigte den Abzug aus Berg-Karabach. Aserbaidschan, Hikmet Hajiyev"
     )
     assert name_supported(name, evidence) is supported
+
+
+def test_keyword_queries_without_function_words_fall_back_to_langid() -> None:
+    assert detect_language("Berg-Karabach Friedenstruppen Abzug Peskow") == "de"
+    assert detect_language("Lukashenko security treaty signed") == "en"

@@ -204,7 +204,7 @@ class Answerer:
             pieces.append(piece)
             yield TokenEvent(text=piece)
         draft = "".join(pieces)
-        answer = self._verify(base, draft, relevant, standalone, language, llm)
+        answer = self._verify(base, draft, relevant, standalone, language, llm, messages[0]["content"])
         yield FinalEvent(answer=self._done(answer, timings, started))
 
     def _done(self, answer: Answer, timings: Timings, started: float) -> Answer:
@@ -232,11 +232,12 @@ class Answerer:
         question: str,
         language: str,
         llm: ChatModel,
+        instructions: str,
     ) -> Answer:
-        checked = verify_answer(draft, evidence, question=question, language=language)
+        checked = verify_answer(draft, evidence, question=question, language=language, instructions=instructions)
         answer = base.model_copy(deep=True)
         answer.notes.extend(f"dropped: {s.text!r} ({s.reason})" for s in checked.dropped)
-        if checked.declined:
+        if checked.declined or checked.only_notes:
             answer.answer = self._prompts.message("model_declined", language)
             answer.notes.append("the model found no answer in the evidence")
             return answer
@@ -249,7 +250,9 @@ class Answerer:
 
     def _extractive(self, answer: Answer, evidence: list[Evidence], language: str, llm: ChatModel) -> Answer:
         """Nothing survived verification: quote the best evidence instead (translated when needed)."""
-        best = [e for e in evidence[:2] if e.score >= self._min_relevance]
+        # Only the best sentence, plus the runner-up when it is about as relevant: quoting a loosely
+        # related second sentence would answer a question nobody asked.
+        best = [e for e in evidence[:2] if e.score >= self._min_relevance and e.score >= evidence[0].score - 0.005]
         if not best:
             answer.answer = self._prompts.message("nothing_verified", language)
             return answer

@@ -24,6 +24,7 @@ class SentenceCheck:
     markers: list[int]
     kept: bool
     reason: str = ""
+    note: bool = False
 
 
 @dataclass
@@ -41,7 +42,14 @@ class Verification:
 
     @property
     def has_cited_claim(self) -> bool:
-        return any(s.kept and s.markers for s in self.sentences)
+        """A kept, cited sentence that asserts something (not only what the sources lack)."""
+        return any(s.kept and s.markers and not s.note for s in self.sentences)
+
+    @property
+    def only_notes(self) -> bool:
+        """Everything kept says what the sources lack: the model found no answer."""
+        kept = self.kept
+        return bool(kept) and all(s.note for s in kept)
 
 
 def parse_markers(sentence: str) -> list[int]:
@@ -72,24 +80,31 @@ def _answer_sentences(text: str, language: str) -> list[str]:
 
 
 def verify_answer(
-    draft: str, evidence: list[Evidence], *, question: str, language: str
+    draft: str, evidence: list[Evidence], *, question: str, language: str, instructions: str = ""
 ) -> Verification:
-    """Keep a sentence only if its markers exist and its numbers and names occur in what it cites."""
+    """Keep a sentence only if its markers exist and its numbers and names occur in what it cites.
+    `instructions` is the prompt the model saw: small models copy its example answers verbatim."""
     text = draft.strip()
     result = Verification()
     if not text or NO_ANSWER in text.upper().replace(" ", "_"):
         result.declined = True
         return result
     by_marker = {e.marker: e for e in evidence}
+    example_text = " ".join(words(fold(instructions)))
     for sentence in _answer_sentences(text, language):
         markers = parse_markers(sentence)
         bare = _strip_markers(sentence)
         numbers = number_facts(bare)
         names = name_candidates(bare)
+        # "The articles give no date for it": says what the sources lack, asserts nothing checkable.
+        is_note = bool(_NEGATION & {fold(w) for w in words(bare)}) and not numbers and not names
+        core = " ".join(words(fold(bare)))
+        if instructions and not is_note and len(core) >= 15 and core in example_text:
+            result.sentences.append(SentenceCheck(sentence, markers, False, "copied from the prompt's examples"))
+            continue
         if not markers:
-            is_coverage_note = bool(_NEGATION & {fold(w) for w in words(bare)})
-            if is_coverage_note and not numbers and not names:
-                result.sentences.append(SentenceCheck(sentence, [], True, "uncited coverage note"))
+            if is_note:
+                result.sentences.append(SentenceCheck(sentence, [], True, "uncited coverage note", note=True))
             else:
                 result.sentences.append(SentenceCheck(sentence, [], False, "states facts without a citation"))
             continue
@@ -117,7 +132,7 @@ def verify_answer(
                 SentenceCheck(sentence, markers, False, f"{', '.join(missing)} not in the cited evidence")
             )
             continue
-        result.sentences.append(SentenceCheck(sentence, markers, True))
+        result.sentences.append(SentenceCheck(sentence, markers, True, note=is_note))
     return result
 
 

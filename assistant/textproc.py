@@ -137,6 +137,19 @@ MONTHS = {
     "dezember": 12, "december": 12, "dec": 12, "dez": 12,
 }  # fmt: skip
 
+# Other temporal words a claim can get wrong: "in the summer" when the source says "im Herbst".
+SEASONS = {
+    "spring": "spring", "frühling": "spring", "frühjahr": "spring",
+    "summer": "summer", "sommer": "summer",
+    "autumn": "autumn", "herbst": "autumn",
+    "winter": "winter",
+}  # fmt: skip
+WEEKDAYS = {
+    "monday": 1, "montag": 1, "tuesday": 2, "dienstag": 2, "wednesday": 3, "mittwoch": 3,
+    "thursday": 4, "donnerstag": 4, "friday": 5, "freitag": 5, "saturday": 6, "samstag": 6,
+    "sonnabend": 6, "sunday": 7, "sonntag": 7,
+}  # fmt: skip
+
 # 2.000 / 2,000 / 2 000 / 1.5 / 10. / 2020 / 27/09/2023 / 2023-09-27
 _NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:[.,\u00a0 ]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})(?:-(\d{1,2}))?\b")
@@ -154,7 +167,8 @@ def _canon_number(raw: str) -> str:
 
 
 def number_facts(text: str) -> set[str]:
-    """Canonical numeric facts in a text: numbers (separators normalised), months as 'month:N'."""
+    """Canonical numeric and temporal facts in a text: numbers (separators normalised), months as
+    'month:N', seasons as 'season:NAME', weekdays as 'weekday:N'."""
     facts: set[str] = set()
     remaining = text
     for match in _ISO_DATE.finditer(text):
@@ -169,7 +183,14 @@ def number_facts(text: str) -> set[str]:
     for match in _NUMBER.finditer(remaining):
         facts.add(_canon_number(match.group(0)))
     for word in words(text):
-        month = MONTHS.get(word.lower())
+        lower = word.lower()
+        # Compounds count too: "Herbstoffensive" is about autumn.
+        for key, season in SEASONS.items():
+            if lower == key or (lower.startswith(key) and len(key) >= 6):
+                facts.add(f"season:{season}")
+        if lower in WEEKDAYS:
+            facts.add(f"weekday:{WEEKDAYS[lower]}")
+        month = MONTHS.get(lower)
         if month is not None and (len(word) > 3 or word[:1].isupper()):
             # "may"/"mai" as ordinary words are too common to count unless capitalised.
             if word.lower() in ("may", "mai") and not word[:1].isupper():
@@ -208,7 +229,11 @@ def _translit(text: str) -> str:
 
 
 def name_supported(name: str, evidence_text: str) -> bool:
-    """True when `name` (or a close transliteration) occurs in the evidence text."""
+    """True when `name` (or a close transliteration) occurs in the evidence text. For a hyphenated
+    name one supported long part is enough: "Nagorno-Karabakh" is "Berg-Karabach" in German."""
+    parts = [p for p in name.split("-") if len(p) >= 4]
+    if len(parts) > 1:
+        return any(name_supported(part, evidence_text) for part in parts)
     target = fold(name)
     haystack = fold(evidence_text)
     if target in haystack:

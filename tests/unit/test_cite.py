@@ -86,3 +86,31 @@ def test_marker_after_period_is_attached_to_its_sentence() -> None:
     assert len(result.sentences) == 1 and result.sentences[0].kept
     text, _ = finalize(result.kept, EVIDENCE)
     assert text == "Peskow bestätigte den Abzug [1]."
+
+
+def test_invented_season_is_dropped() -> None:
+    evidence = [_ev(1, "Russland hat bereits seit dem Herbst 2020 Friedenstruppen in Bergkarabach stationiert.")]
+    bad = verify_answer("The peacekeepers left Karabakh in the summer of 2020 [1].", evidence,
+                        question="When?", language="en")  # fmt: skip
+    good = verify_answer("Russia has had peacekeepers in Karabakh since autumn 2020 [1].", evidence,
+                         question="When?", language="en")  # fmt: skip
+    assert not bad.sentences[0].kept and "season" in bad.sentences[0].reason
+    assert good.sentences[0].kept
+
+
+def test_sentence_copied_from_the_prompt_examples_is_dropped() -> None:
+    instructions = "Good answer: The owner confirmed that the closure has begun [2]. The articles give no date for it."
+    result = verify_answer("The owner confirmed that the closure has begun [1].", EVIDENCE,
+                           question="What is the weather?", language="en", instructions=instructions)  # fmt: skip
+    assert not result.sentences[0].kept and "example" in result.sentences[0].reason
+    # Saying what the sources lack in the example's words is fine.
+    note = verify_answer("The articles give no date for it.", EVIDENCE, question="When?", language="en",
+                         instructions=instructions)  # fmt: skip
+    assert note.sentences[0].kept
+
+
+def test_an_answer_of_only_coverage_notes_is_a_decline() -> None:
+    result = _check("The articles do not give the cost [1]. They say nothing about it.")
+    assert result.only_notes and not result.has_cited_claim
+    mixed = _check("Peskov confirmed that the withdrawal had begun [1]. The articles give no date for it.")
+    assert mixed.has_cited_claim and not mixed.only_notes and all(s.kept for s in mixed.sentences)

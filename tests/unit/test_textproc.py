@@ -63,3 +63,15 @@ def test_name_support_tolerates_transliteration_only(name: str, supported: bool)
 def test_keyword_queries_without_function_words_fall_back_to_langid() -> None:
     assert detect_language("Berg-Karabach Friedenstruppen Abzug Peskow") == "de"
     assert detect_language("Lukashenko security treaty signed") == "en"
+
+
+def test_seasons_and_weekdays_are_temporal_facts() -> None:
+    assert number_facts("seit dem Herbst 2020") == {"season:autumn", "2020"}
+    assert number_facts("in the autumn of 2020") == {"season:autumn", "2020"}
+    assert number_facts("in the summer of 2020") == {"season:summer", "2020"}
+    assert number_facts("am Dienstag") == number_facts("on Tuesday") == {"weekday:2"}
+
+
+def test_hyphenated_exonyms_need_one_supported_part() -> None:
+    assert name_supported("Nagorno-Karabakh", "Abzug aus Berg-Karabach")
+    assert not name_supported("Nagorno-Ossetia", "Abzug aus Berg-Karabach")

@@ -1,0 +1,744 @@
+"""Deterministic eval metrics: pure functions over a Case, the Answer and the retrieved passages,
+plus their aggregation over a run. Independent of the answer pipeline's own verifier on purpose."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from assistant.backends.base import Message
+from assistant.evaluation.cases import Case, compile_pattern
+from assistant.types import Answer, Passage
+
+# --- text normalisation ----------------------------------------------------------------------------
+
+MARKER = re.compile(r"\[(\d+)\]")
+_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
+_QUOTES = str.maketrans(
+    {c: '"' for c in "\u201e\u201c\u201d\u00ab\u00bb\u201f"} | {"\u2019": "'", "\u2018": "'"}
+)
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*(?![.,]?\d)")
+_DECIMAL = re.compile(r"(?<![\d.,])(\d+),(\d+)(?![.,]?\d)")
+_ORDINAL = re.compile(r"(?<![\d.,])(\d{1,4})(?:\.(?=\s)|st\b|nd\b|rd\b|th\b)")
+
+
+def strip_markers(text: str) -> str:
+    return MARKER.sub(" ", text)
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form: 'Weißrussland' -> 'weissrussland', 'Pesków' -> 'peskow'."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def canonical_numbers(text: str) -> str:
+    """2.000 / 2,000 -> 2000; 9,2 -> 9.2; 10. / 10th -> 10 (thousands groups must have 3 digits)."""
+    text = _THOUSANDS.sub(lambda m: re.sub(r"[.,]", "", m.group(0)), text)
+    text = _DECIMAL.sub(r"\1.\2", text)
+    return _ORDINAL.sub(r"\1", text)
+
+
+def soft_normalise(text: str) -> str:
+    """What `re:` patterns see: markers removed, dashes/quotes unified, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", strip_markers(text)).translate(_DASHES).translate(_QUOTES)
+    return " ".join(text.split())
+
+
+def normalise(text: str) -> str:
+    """What literal matchers see: soft_normalise + fold + canonical numbers."""
+    return canonical_numbers(fold(soft_normalise(text)))
+
+
+def matches(matcher: str, text: str) -> bool:
+    """True when a literal (folded, left word boundary; right boundary after a digit) or a `re:` regex
+    (case-insensitive, on the soft-normalised text) occurs in `text`."""
+    pattern = compile_pattern(matcher)
+    if pattern is not None:
+        return pattern.search(soft_normalise(text)) is not None
+    needle = normalise(matcher)
+    if not needle:
+        return False
+    left = r"(?<!\w)" if needle[0].isalnum() else ""
+    right = r"(?!\d)" if needle[-1].isdigit() else ""
+    return re.search(left + re.escape(needle) + right, normalise(text)) is not None
+
+
+# --- facts and forbidden claims --------------------------------------------------------------------
+
+
+def fact_hits(case: Case, answer_text: str) -> list[bool]:
+    """Per fact of the case: does the answer state one of its alternatives?"""
+    return [any(matches(alt, answer_text) for alt in fact) for fact in case.facts]
+
+
+def forbidden_hits(case: Case, answer_text: str) -> list[str]:
+    """The case's forbidden matchers that occur in the answer."""
+    return [f for f in case.forbidden if matches(f, answer_text)]
+
+
+# --- retrieval -------------------------------------------------------------------------------------
+
+
+class RetrievalScores(BaseModel):
+    article_recall: float
+    article_rr: float
+    chunk_recall: float | None = None
+    chunk_rr: float | None = None
+
+
+def _squash(text: str) -> str:
+    return " ".join(soft_normalise(text).split())
+
+
+def evidence_in_chunk(evidence: str, chunk_text: str) -> bool:
+    return _squash(evidence) in _squash(chunk_text)
+
+
+def retrieval_scores(case: Case, passages: Sequence[Passage], k: int) -> RetrievalScores | None:
+    """Recall@k and reciprocal rank, by article and by chunk (a chunk is relevant when it belongs to an
+    expected article and contains one of the case's evidence excerpts). None for cases without targets."""
+    if not case.expected_articles:
+        return None
+    top = list(passages)[:k]
+    expected = set(case.expected_articles)
+    found = {p.chunk.article_id for p in top} & expected
+    article_rr = next((1.0 / i for i, p in enumerate(top, 1) if p.chunk.article_id in expected), 0.0)
+    scores = RetrievalScores(article_recall=len(found) / len(expected), article_rr=article_rr)
+    if case.evidence:
+        relevant = [p for p in top if p.chunk.article_id in expected]
+        held = [e for e in case.evidence if any(evidence_in_chunk(e, p.chunk.text) for p in relevant)]
+        scores.chunk_recall = len(held) / len(case.evidence)
+        scores.chunk_rr = next(
+            (
+                1.0 / i
+                for i, p in enumerate(top, 1)
+                if p.chunk.article_id in expected
+                and any(evidence_in_chunk(e, p.chunk.text) for e in case.evidence)
+            ),
+            0.0,
+        )
+    return scores
+
+
+# --- citations -------------------------------------------------------------------------------------
+
+
+def answer_markers(answer_text: str) -> list[int]:
+    return [int(m) for m in MARKER.findall(answer_text)]
+
+
+def citation_validity(answer: Answer) -> tuple[int, int]:
+    """(valid, total) markers in the answer text; valid = a citation with that marker exists."""
+    known = {c.marker for c in answer.citations}
+    markers = answer_markers(answer.answer)
+    return sum(m in known for m in markers), len(markers)
+
+
+def quote_fidelity(answer: Answer, article_texts: Mapping[str, str]) -> tuple[int, int]:
+    """(faithful, total) citations; faithful = the quote is non-empty and occurs verbatim in the cited
+    article's text. A citation of an article the corpus does not hold is unfaithful."""
+    ok = 0
+    for c in answer.citations:
+        text = article_texts.get(c.article_id)
+        if text is not None and c.quote.strip() and c.quote in text:
+            ok += 1
+    return ok, len(answer.citations)
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in text.split())
+
+
+_ABBREVIATIONS = _wordset(
+    "z.b u.a d.h bzw ca vgl nr dr prof st mr mrs ms jr sr etc e.g i.e vs mio mrd sept okt dez"
+)
+
+
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]”“»]*(?:\s*(?:\[\d+\])+)?(?=\s+[\"'(„“«]?[A-ZÄÖÜ0-9])")
+_MARKERS_ONLY = re.compile(r"(?:\[\d+\]\s*)+[.!?]*")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an answer; a marker group right after a full stop belongs to the sentence before."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    pieces: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        before = text[start : m.start()]
+        last = before.rsplit(None, 1)[-1] if before.split() else ""
+        # "am 10. November", "z. B.", "Mrd." do not end a sentence.
+        if re.fullmatch(r"\d{1,2}", last) or fold(last).strip("(") in _ABBREVIATIONS or len(last) == 1:
+            continue
+        pieces.append(text[start : m.end()].strip())
+        start = m.end()
+    pieces.append(text[start:].strip())
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and _MARKERS_ONLY.fullmatch(piece):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        elif piece:
+            sentences.append(piece)
+    return sentences
+
+
+_DE_FUNCTION_WORDS = _wordset(
+    "der die das und ist nicht den dem des ein eine sich mit von zu auf für wurde hat sind"
+)
+_EN_FUNCTION_WORDS = _wordset("the and is not of to in that was were has have with for by on are it")
+
+
+def sentence_language(sentence: str, default: str) -> str:
+    """'de' or 'en' by function words (an English answer may quote German evidence verbatim)."""
+    words = [fold(w) for w in _WORD.findall(sentence)]
+    de = sum(w in _DE_FUNCTION_WORDS for w in words)
+    en = sum(w in _EN_FUNCTION_WORDS for w in words)
+    if de > en:
+        return "de"
+    if en > de:
+        return "en"
+    return default
+
+
+_QUOTED = re.compile(r"“[^”]*”|„[^“”]*[“”]|\"[^\"]*\"|«[^»]*»")
+
+
+def answer_language(text: str, fallback: str) -> str:
+    """The language an answer is written in, ignoring quoted evidence (an English answer may quote German)."""
+    return sentence_language(_QUOTED.sub(" ", strip_markers(text)), fallback)
+
+
+# Months and weekdays (German and English) -> canonical claim tokens.
+MONTHS = {
+    "januar": 1, "jänner": 1, "january": 1,
+    "februar": 2, "feber": 2, "february": 2,
+    "märz": 3, "maerz": 3, "march": 3,
+    "april": 4,
+    "mai": 5, "may": 5,
+    "juni": 6, "june": 6,
+    "juli": 7, "july": 7,
+    "august": 8,
+    "september": 9,
+    "oktober": 10, "october": 10,
+    "november": 11,
+    "dezember": 12, "december": 12,
+}  # fmt: skip
+
+# Exonyms and translations of names that differ between English and German beyond transliteration.
+# Key: canonical name; values: folded prefixes (a token or compound starting with one matches).
+GAZETTEER: dict[str, tuple[str, ...]] = {
+    "russia": ("russia", "russland", "russisch", "russe", "russen"),
+    "moscow": ("moscow", "moskau"),
+    "kremlin": ("kremlin", "kreml"),
+    "armenia": ("armenia", "armeni"),
+    "azerbaijan": ("azerbaijan", "azeri", "aserbaidschan"),
+    "belarus": ("belarus", "byelorus", "weissruss", "belaruss"),
+    "ukraine": ("ukrain",),
+    "karabakh": ("karabakh", "karabach", "bergkarabach", "nagorno", "artsakh", "arzach"),
+    "csto": (
+        "csto",
+        "ovks",
+        "collective security treaty",
+        "vertrags uber kollektive",
+        "vertrags fur kollektive",
+    ),
+    "nato": ("nato",),
+    "turkey": ("turkey", "turkish", "turkei", "turkisch", "turkiye"),
+    "yerevan": ("yerevan", "jerewan", "eriwan", "erivan"),
+    "kyiv": ("kyiv", "kiev", "kiew"),
+    "crimea": ("crimea", "krim"),
+    "poland": ("poland", "polish", "polen", "polnisch"),
+    "warsaw": ("warsaw", "warschau"),
+    "vienna": ("vienna", "wien"),
+    "austria": ("austria", "osterreich"),
+    "geneva": ("geneva", "genf"),
+    "beijing": ("beijing", "peking"),
+    "china": ("china", "chinese", "chines"),
+    "syria": ("syria", "syrien", "syrisch"),
+    "germany": ("germany", "german", "deutsch"),
+    "europe": ("europe", "europa", "europai"),
+    "usa": ("usa", "us", "united states", "america", "amerika", "vereinigte staaten"),
+    "soviet": ("soviet", "sowjet"),
+    "world war": ("world war", "weltkrieg"),
+    "lachin": ("lachin", "latschin"),
+    "lithuania": ("lithuania", "litauen", "litauisch"),
+    "romania": ("romania", "rumanien", "rumanisch"),
+    "kazakhstan": ("kazakhstan", "kasachstan"),
+    "uzbekistan": ("uzbekistan", "usbekistan"),
+    "tajikistan": ("tajikistan", "tadschikistan"),
+    "islamic state": (
+        "islamic state",
+        "islamischen staat",
+        "islamischer staat",
+        "isis",
+        "isil",
+        "daesh",
+        "is",
+    ),
+    "un": ("un", "uno", "united nations", "vereinte nationen"),
+    "eu": ("eu", "european union", "europaische union"),
+    "monday": ("monday", "montag"),
+    "tuesday": ("tuesday", "dienstag"),
+    "wednesday": ("wednesday", "mittwoch"),
+    "thursday": ("thursday", "donnerstag"),
+    "friday": ("friday", "freitag"),
+    "saturday": ("saturday", "samstag", "sonnabend"),
+    "sunday": ("sunday", "sonntag"),
+}
+
+# Capitalised words that are not name claims: function words and sentence starters (EN/DE), title
+# words, and words about the sources themselves.
+_NOT_NAMES = _wordset(
+    """a an the this that these those it its there their they he she his her we i you our my your
+    however also according in on at to by for from of and or but as after before since during while with
+    without yes no not neither nor both either when where which who whom what why how if whether although
+    though because so thus then therefore hence instead meanwhile moreover furthermore additionally still
+    yet only just nearly almost about around approximately roughly some many most several all each every
+    one two three first second third finally initially later earlier previously currently recently today
+    yesterday reportedly allegedly apparently officially overall such other another further regarding
+    concerning despite due given based unlike like among between within against through upon into across
+    along amid beyond toward towards via following until over under per more less nothing none nobody
+    article articles report reports source sources evidence passage passages text
+    president prime minister foreign secretary general spokesman spokesperson spokeswoman vice deputy
+    chancellor colonel defence defense head leader chief mr mrs ms dr professor historian ambassador
+    der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner
+    er sie es wir ihr ich man sein seine ihre ihren laut gemäß zufolge demnach demzufolge jedoch allerdings
+    außerdem zudem ferner dabei damit darüber daher deshalb bisher bislang bereits schon noch nur auch
+    dann danach zuvor später heute gestern damals inzwischen mittlerweile anschließend zunächst
+    schließlich offenbar angeblich insbesondere insgesamt rund etwa ungefähr mehr mindestens knapp
+    nach vor seit im am zum zur vom beim ins auf aus bei mit ohne von zu über unter während wegen trotz
+    gegen um neben zwischen und oder aber denn doch sowohl weder weil dass obwohl wenn als wie wo wann wer
+    was warum welche welcher welches ob dies diese dieser dieses dort hier ja nein nicht nichts niemand so
+    artikel bericht berichten berichte quelle quellen"""
+)
+_DE_DETERMINERS = _wordset(
+    """der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner
+    sein seine seinen seinem seiner ihr ihre ihren ihrem ihrer dieser diese dieses diesen diesem
+    jeder jede jedes jeden jedem alle allen aller mehrere mehreren viele vielen einige einigen
+    im am zum zur vom beim ins"""
+)
+_DE_NOUN_SUFFIXES = ("ung", "ungen", "heit", "keit", "schaft", "tion", "tionen", "tat", "nis", "tum", "ismus")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_DOTTED_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
+
+
+def number_claims(text: str) -> set[str]:
+    """Canonical numbers and months in a text: {'2000', '10', 'month:11', '2020'}."""
+    text = strip_markers(text)
+    claims: set[str] = set()
+    for m in _ISO_DATE.finditer(text):
+        claims |= {str(int(m.group(1))), f"month:{int(m.group(2))}", str(int(m.group(3)))}
+    for m in _DOTTED_DATE.finditer(text):
+        claims |= {str(int(m.group(1))), f"month:{int(m.group(2))}", str(int(m.group(3)))}
+    rest = _DOTTED_DATE.sub(" ", _ISO_DATE.sub(" ", text))
+    canon = canonical_numbers(rest)
+    for m in re.finditer(r"\d+(?:\.\d+)?", canon):
+        raw = m.group(0)
+        claims.add(str(float(raw)) if "." in raw else str(int(raw)))
+    for word in _WORD.findall(text):
+        month = MONTHS.get(word.casefold())
+        if month is not None and (word[:1].isupper() or word.casefold() not in ("may", "mai")):
+            claims.add(f"month:{month}")
+    return claims
+
+
+def _is_acronym(token: str) -> bool:
+    letters = [c for c in token if c.isalpha()]
+    return len(letters) >= 2 and sum(c.isupper() for c in letters) >= 2
+
+
+def _gazetteer_key(token: str) -> str | None:
+    folded = fold(token)
+    for key, prefixes in GAZETTEER.items():
+        for prefix in prefixes:
+            if len(prefix) <= 3:
+                if folded == prefix:
+                    return key
+            elif folded.startswith(prefix):
+                return key
+    return None
+
+
+def _after_determiner(tokens: Sequence[str], i: int) -> bool:
+    """German noun phrase: 'der Abzug', 'der russischen Friedenstruppen' (up to two adjectives between)."""
+    j = i - 1
+    for _ in range(3):
+        if j < 0:
+            return False
+        previous = fold(tokens[j])
+        if previous in _DE_DETERMINERS:
+            return True
+        if not (tokens[j][:1].islower() and previous.endswith(("e", "en", "er", "es", "em"))):
+            return False
+        j -= 1
+    return False
+
+
+def name_claims(sentence: str, language: str) -> list[str]:
+    """Capitalised words a sentence asserts as names. English: any capitalised word that is not a
+    sentence starter or title word. German (all nouns are capitalised): only words that are acronyms,
+    known places/organisations, or not preceded by a determiner and not ending in a noun suffix."""
+    tokens = _WORD.findall(strip_markers(sentence))
+    names: list[str] = []
+    for i, token in enumerate(tokens):
+        if not token[:1].isupper() or fold(token) in _NOT_NAMES or token.casefold() in MONTHS:
+            continue
+        if _is_acronym(token) or _gazetteer_key(token) is not None:
+            names.append(token)
+            continue
+        if len(token) < 3:
+            continue
+        if language == "de" and (_after_determiner(tokens, i) or fold(token).endswith(_DE_NOUN_SUFFIXES)):
+            continue
+        names.append(token)
+    return names
+
+
+def _translit(text: str) -> str:
+    # Folds German/English transliteration differences: Peskow/Peskov, Paschinjan/Pashinyan,
+    # Aserbaidschan/Azerbaijan, Karabach/Karabakh.
+    text = fold(text)
+    for a, b in (
+        ("tsch", "ch"), ("dsch", "j"), ("sch", "sh"), ("kh", "ch"), ("w", "v"), ("z", "s"), ("j", "y"),
+        ("ij", "iy"), ("ck", "k"), ("ph", "f"),
+    ):  # fmt: skip
+        text = text.replace(a, b)
+    return text
+
+
+def name_supported(name: str, quotes_text: str) -> bool:
+    """True when `name`, a translation from the gazetteer, or a close transliteration occurs in the quotes."""
+    key = _gazetteer_key(name)
+    haystack = fold(quotes_text)
+    if key is not None:
+        for prefix in GAZETTEER[key]:
+            pattern = r"(?<!\w)" + re.escape(prefix) + (r"(?!\w)" if len(prefix) <= 3 else "")
+            # Compounds: 'Kremlsprecher' supports 'Kremlin', 'Außenminister' contains nothing extra.
+            if re.search(pattern, haystack) or (len(prefix) >= 5 and prefix in haystack):
+                return True
+    target = _translit(name)
+    if len(target) >= 5 and target in _translit(quotes_text):
+        return True
+    stem = target[: max(4, len(target) - 3)]
+    for token in set(_WORD.findall(quotes_text)):
+        candidate = _translit(token)
+        if candidate == target or (len(stem) >= 4 and candidate.startswith(stem)):
+            return True
+        if abs(len(candidate) - len(target)) <= 3 and SequenceMatcher(None, target, candidate).ratio() >= 0.8:
+            return True
+    return False
+
+
+class SentenceSupport(BaseModel):
+    sentence: str
+    markers: list[int] = Field(default_factory=list)
+    claims: list[str] = Field(default_factory=list, description="Numbers, months and names it asserts.")
+    missing: list[str] = Field(default_factory=list, description="Claims absent from the cited quotes.")
+    cited: bool = False
+    supported: bool = False
+
+
+def citation_support(answer: Answer, language: str | None = None) -> list[SentenceSupport]:
+    """Per answer sentence that makes claims (numbers, dates, names): are they all in the quotes of the
+    citations it carries? A claim sentence without a marker is uncited, hence unsupported."""
+    lang = language or answer.language
+    quotes = {c.marker: c.quote for c in answer.citations}
+    results: list[SentenceSupport] = []
+    for sentence in split_sentences(answer.answer):
+        markers = answer_markers(sentence)
+        numbers = number_claims(sentence)
+        names = name_claims(sentence, sentence_language(sentence, lang))
+        if not numbers and not names:
+            continue
+        cited_text = " ".join(quotes[m] for m in markers if m in quotes)
+        missing: list[str] = []
+        if not markers or not cited_text:
+            missing = sorted(numbers) + names
+        else:
+            quote_numbers = number_claims(cited_text)
+            missing = sorted(n for n in numbers if n not in quote_numbers)
+            missing += [n for n in names if not name_supported(n, cited_text)]
+        results.append(
+            SentenceSupport(
+                sentence=sentence,
+                markers=markers,
+                claims=sorted(numbers) + names,
+                missing=missing,
+                cited=bool(markers),
+                supported=bool(markers) and bool(cited_text) and not missing,
+            )
+        )
+    return results
+
+
+# --- per-case scores and aggregation ---------------------------------------------------------------
+
+# How the answer pipeline reports a draft sentence its verifier rejected (Answer.notes).
+DROPPED_NOTE_PREFIX = "dropped:"
+
+
+class CaseScores(BaseModel):
+    """Everything measured on one case; None where a measure does not apply."""
+
+    abstained: bool
+    abstention_correct: bool
+    retrieval: RetrievalScores | None = None
+    markers_valid: int = 0
+    markers_total: int = 0
+    quotes_faithful: int = 0
+    quotes_total: int = 0
+    support: list[SentenceSupport] = Field(default_factory=list)
+    fact_hits: list[bool] = Field(default_factory=list)
+    forbidden_hits: list[str] = Field(default_factory=list)
+    language_ok: bool = True
+    mode: str = "generated"
+    draft_rejected: int = Field(default=0, description="Draft sentences the pipeline's verifier dropped.")
+
+    @property
+    def fact_recall(self) -> float | None:
+        return sum(self.fact_hits) / len(self.fact_hits) if self.fact_hits else None
+
+    @property
+    def passed(self) -> bool:
+        """A case passes when every applicable check does."""
+        return (
+            self.abstention_correct
+            and all(self.fact_hits)
+            and not self.forbidden_hits
+            and self.markers_valid == self.markers_total
+            and self.quotes_faithful == self.quotes_total
+            and all(s.supported for s in self.support)
+        )
+
+
+def score_case(
+    case: Case, answer: Answer, passages: Sequence[Passage], article_texts: Mapping[str, str], k: int
+) -> CaseScores:
+    """All deterministic measures of one answered case."""
+    abstained = answer.abstained
+    scores = CaseScores(
+        abstained=abstained,
+        abstention_correct=abstained != case.answerable,
+        retrieval=retrieval_scores(case, passages, k),
+        language_ok=answer_language(answer.answer, answer.language) == case.language,
+        forbidden_hits=[] if abstained else forbidden_hits(case, answer.answer),
+        mode=answer.mode,
+        draft_rejected=sum(note.startswith(DROPPED_NOTE_PREFIX) for note in answer.notes),
+    )
+    if case.answerable and case.facts:
+        scores.fact_hits = [False] * len(case.facts) if abstained else fact_hits(case, answer.answer)
+    if not abstained:
+        scores.markers_valid, scores.markers_total = citation_validity(answer)
+        scores.support = citation_support(answer, case.language)
+    scores.quotes_faithful, scores.quotes_total = quote_fidelity(answer, article_texts)
+    return scores
+
+
+Direction = Literal["min", "max"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    direction: Direction  # "min": higher is better (threshold is a floor); "max": a ceiling
+    description: str
+    tolerance: float  # ratchet slack: absolute, or relative for latencies
+    relative: bool = False
+    min_slack: float = 0.0  # absolute lower bound of a relative slack (latency of a fast fake model)
+
+
+# Tolerances (the ratchet's slack) are about one case's worth for the case counts of evals/cases.yaml,
+# so a single answer flipping on another CPU does not fail CI but two do. Latency slack is relative.
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "retrieval_article_recall", "min", "Share of expected articles among the top-k passages.", 0.02
+    ),
+    MetricSpec(
+        "retrieval_article_mrr",
+        "min",
+        "Mean reciprocal rank of the first passage of an expected article.",
+        0.02,
+    ),
+    MetricSpec(
+        "retrieval_chunk_recall", "min", "Share of evidence excerpts contained in a top-k chunk.", 0.02
+    ),
+    MetricSpec(
+        "retrieval_chunk_mrr",
+        "min",
+        "Mean reciprocal rank of the first chunk holding an evidence excerpt.",
+        0.02,
+    ),
+    MetricSpec("citation_validity", "min", "Share of [n] markers that resolve to a citation.", 0.01),
+    MetricSpec(
+        "quote_fidelity", "min", "Share of citations whose quote occurs verbatim in the cited article.", 0.01
+    ),
+    MetricSpec(
+        "citation_support",
+        "min",
+        "Share of claim sentences whose numbers/dates/names are in their cited quotes.",
+        0.03,
+    ),
+    MetricSpec(
+        "fact_recall",
+        "min",
+        "Mean share of required facts stated (answer-expected cases; abstaining scores 0).",
+        0.03,
+    ),
+    MetricSpec(
+        "forbidden_claim_rate",
+        "max",
+        "Share of cases with forbidden patterns whose answer makes such a claim.",
+        0.07,
+    ),
+    MetricSpec(
+        "abstention_accuracy", "min", "Share of cases where abstaining matches `not answerable`.", 0.04
+    ),
+    MetricSpec("false_abstention_rate", "max", "Share of answerable cases that abstained.", 0.05),
+    MetricSpec("false_answer_rate", "max", "Share of unanswerable cases that got an answer.", 0.15),
+    MetricSpec(
+        "language_match", "min", "Share of answers written in the question's language (quotes aside).", 0.03
+    ),
+    MetricSpec(
+        "draft_rejection_rate",
+        "max",
+        "Share of answers whose model draft had sentences the verifier dropped.",
+        0.05,
+    ),
+    MetricSpec(
+        "extractive_rate", "max", "Share of non-abstained answers that fell back to quoting evidence.", 0.05
+    ),
+    MetricSpec("error_rate", "max", "Share of cases where the assistant raised an error.", 0.0),
+    MetricSpec(
+        "latency_p50_s", "max", "Median seconds per ask() (wall clock).", 1.0, relative=True, min_slack=1.0
+    ),
+    MetricSpec(
+        "latency_p95_s",
+        "max",
+        "95th percentile seconds per ask() (nearest rank).",
+        1.0,
+        relative=True,
+        min_slack=1.0,
+    ),
+    MetricSpec(
+        "judge_faithfulness", "min", "Optional LLM judge: share of answer sentences it finds supported.", 0.05
+    ),
+)
+METRIC_SPECS: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+
+
+@dataclass
+class CaseRecord:
+    """What aggregation needs of one case: the case, its scores (None when it errored), its latency."""
+
+    case: Case
+    scores: CaseScores | None
+    latency_s: float | None = None
+    judge_sentences: tuple[int, int] | None = None  # (supported, total) from the optional judge
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def aggregate(records: Sequence[CaseRecord]) -> dict[str, float | None]:
+    """Run-level metrics (see METRICS); None where no case applies."""
+    scored = [r for r in records if r.scores is not None]
+    s = [r.scores for r in scored if r.scores is not None]
+    retrieval = [x.retrieval for x in s if x.retrieval is not None]
+    chunk_r = [x.chunk_recall for x in retrieval if x.chunk_recall is not None]
+    chunk_rr = [x.chunk_rr for x in retrieval if x.chunk_rr is not None]
+    claims = [sent for x in s for sent in x.support]
+    facts = [x.fact_recall for x in s if x.fact_recall is not None]
+    with_forbidden = [r.scores for r in scored if r.case.forbidden and r.scores is not None]
+    answerable = [r.scores for r in scored if r.case.answerable and r.scores is not None]
+    unanswerable = [r.scores for r in scored if not r.case.answerable and r.scores is not None]
+    answered = [x for x in s if not x.abstained]
+    latencies = [r.latency_s for r in scored if r.latency_s is not None]
+    judged = [r.judge_sentences for r in scored if r.judge_sentences is not None]
+    return {
+        "retrieval_article_recall": _mean([x.article_recall for x in retrieval]),
+        "retrieval_article_mrr": _mean([x.article_rr for x in retrieval]),
+        "retrieval_chunk_recall": _mean(chunk_r),
+        "retrieval_chunk_mrr": _mean(chunk_rr),
+        "citation_validity": _ratio(sum(x.markers_valid for x in s), sum(x.markers_total for x in s)),
+        "quote_fidelity": _ratio(sum(x.quotes_faithful for x in s), sum(x.quotes_total for x in s)),
+        "citation_support": _ratio(sum(c.supported for c in claims), len(claims)),
+        "fact_recall": _mean(facts),
+        "forbidden_claim_rate": _ratio(
+            sum(bool(x.forbidden_hits) for x in with_forbidden), len(with_forbidden)
+        ),
+        "abstention_accuracy": _ratio(sum(x.abstention_correct for x in s), len(s)),
+        "false_abstention_rate": _ratio(sum(x.abstained for x in answerable), len(answerable)),
+        "false_answer_rate": _ratio(sum(not x.abstained for x in unanswerable), len(unanswerable)),
+        "language_match": _ratio(sum(x.language_ok for x in s), len(s)),
+        "draft_rejection_rate": _ratio(sum(x.draft_rejected > 0 for x in s), len(s)),
+        "extractive_rate": _ratio(sum(x.mode == "extractive" for x in answered), len(answered)),
+        "error_rate": _ratio(len(records) - len(scored), len(records)),
+        "latency_p50_s": percentile(latencies, 50),
+        "latency_p95_s": percentile(latencies, 95),
+        "judge_faithfulness": _ratio(sum(j[0] for j in judged), sum(j[1] for j in judged))
+        if judged
+        else None,
+    }
+
+
+# --- optional LLM judge ----------------------------------------------------------------------------
+
+JUDGE_SYSTEM = """You check whether each numbered answer sentence is supported by the numbered evidence.
+A sentence is SUPPORTED only if every fact in it (names, numbers, dates, events, who said what) is stated
+by the evidence; the evidence may be in another language. Otherwise it is UNSUPPORTED.
+Reply with one line per sentence, exactly in the form `<n>: SUPPORTED` or `<n>: UNSUPPORTED`, nothing else."""
+
+JUDGE_USER = """Evidence:
+{evidence}
+
+Answer sentences:
+{sentences}"""
+
+_VERDICT = re.compile(r"^\s*(\d+)\s*[:.)-]\s*(SUPPORTED|UNSUPPORTED)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def judge_messages(answer: Answer) -> tuple[list[Message], list[str]]:
+    """The judge prompt for an answer, and the sentences it asks about."""
+    sentences = [strip_markers(s).strip() for s in split_sentences(answer.answer)]
+    sentences = [" ".join(s.split()) for s in sentences if s]
+    evidence = "\n".join(f"[{c.marker}] {c.quote}" for c in answer.citations) or "(none)"
+    listing = "\n".join(f"{i}. {s}" for i, s in enumerate(sentences, 1))
+    return [
+        {"role": "system", "content": JUDGE_SYSTEM},
+        {"role": "user", "content": JUDGE_USER.format(evidence=evidence, sentences=listing)},
+    ], sentences
+
+
+def parse_verdicts(reply: str, n_sentences: int) -> list[bool]:
+    """Per sentence, True when the judge said SUPPORTED; missing or unparseable verdicts count as False."""
+    verdicts = [False] * n_sentences
+    for m in _VERDICT.finditer(reply):
+        i = int(m.group(1))
+        if 1 <= i <= n_sentences:
+            verdicts[i - 1] = m.group(2).upper() == "SUPPORTED"
+    return verdicts

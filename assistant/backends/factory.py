@@ -21,7 +21,7 @@ def make_embedder(settings: Settings) -> Embedder:
         case "ollama":
             from assistant.backends.llm_ollama import OllamaEmbedder
 
-            return OllamaEmbedder(settings.ollama, settings.embedding.model)
+            return OllamaEmbedder(settings.ollama, settings.embedding.model, batch_size=settings.embedding.batch_size)
         case "hashing":
             from assistant.backends.embed_hashing import HashingEmbedder
 
@@ -54,8 +54,9 @@ def describe_chat_model(settings: Settings) -> tuple[str, str]:
     """(backend, model) without loading anything."""
     match settings.llm.backend:
         case "embedded":
-            model = settings.llm.model_path.stem if settings.llm.model_path else "qwen2.5-coder-1.5b-instruct-q4_k_m"
-            return "embedded", model
+            from assistant.backends.model_store import model_name
+
+            return "embedded", model_name(settings.llm)
         case "ollama":
             return "ollama", settings.llm.model or settings.ollama.chat_model
         case _:

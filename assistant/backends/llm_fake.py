@@ -39,8 +39,12 @@ class FakeChatModel:
     ) -> Iterator[str]:
         self.requests.append(list(messages))
         reply = self._reply(messages)
-        for i in range(0, len(reply), self._chunk_size):
-            yield reply[i : i + self._chunk_size]
+        cuts = [reply.index(s) for s in stop if s and s in reply]
+        if cuts:
+            reply = reply[: min(cuts)]
+        # One yielded piece counts as one token, like the real backends.
+        pieces = [reply[i : i + self._chunk_size] for i in range(0, len(reply), self._chunk_size)]
+        yield from pieces[:max_tokens]
 
     def _reply(self, messages: Sequence[Message]) -> str:
         if self._script is not None:

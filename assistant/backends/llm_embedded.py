@@ -1,0 +1,541 @@
+"""In-process chat model: a GGUF (the bundled Qwen2.5-Coder-1.5B by default) run on CPU with cyllama.
+
+All llama.cpp work happens on one worker thread per instance; the KV cache of the previous prompt is
+kept so a shared prefix (the fixed system prompt) is not processed again on the next call.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.backends.base import Message
+from assistant.backends.model_store import model_name, resolve_model_path
+from assistant.config import LLMSettings
+from assistant.errors import (
+    AssistantError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+    GenerationError,
+)
+
+log = logging.getLogger(__name__)
+
+_N_BATCH = 512
+# llama.cpp enum llama_vocab_type
+_VOCAB_SPM = 1
+_VOCAB_BPE = 2
+# Private-use code points: cannot collide with real message text, survive every chat template.
+_SLOT = "\ue000{}\ue001"
+# Grace beyond the deadline before the caller stops waiting for a worker stuck inside one decode.
+_TIMEOUT_GRACE_S = 1.0
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """Timings of one call, for logs, benchmarks and eval reports."""
+
+    prompt_tokens: int
+    reused_tokens: int
+    prefill_s: float
+    generated_tokens: int
+    generation_s: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.generated_tokens / self.generation_s if self.generation_s > 0 else 0.0
+
+
+@dataclass
+class _Request:
+    messages: list[Message]
+    max_tokens: int
+    temperature: float
+    stop: tuple[str, ...]
+    out: queue.SimpleQueue[object] = field(default_factory=queue.SimpleQueue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    deadline: float = 0.0
+
+
+class _Started:
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+
+_DONE = object()
+
+
+class _Cancelled(Exception):
+    """The consumer went away; the worker stops quietly."""
+
+
+@dataclass
+class _Runtime:
+    """The loaded model and its one context. Touched only on the worker thread."""
+
+    lib: Any
+    model: Any
+    vocab: Any
+    ctx: Any
+    n_ctx: int
+    template: str | None
+    # Tokens whose keys/values are in the KV cache at positions 0..len-1.
+    cached: list[int] = field(default_factory=list)
+
+
+class EmbeddedChatModel:
+    """ChatModel running a GGUF in-process. Loads on first use; `close()` frees it.
+
+    Calls from any thread are served one at a time in arrival order. `llm.timeout_s` bounds each
+    generation from the moment the worker starts it (loading the model and waiting do not count).
+
+    `reuse_prefix=False` clears the KV cache on every call (only useful to measure what reuse saves).
+    """
+
+    def __init__(self, settings: LLMSettings, *, reuse_prefix: bool = True) -> None:
+        self._settings = settings
+        self._reuse_prefix = reuse_prefix
+        self._model_name = model_name(settings)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-llm")
+        self._rt: _Runtime | None = None
+        self._closed = False
+        self._active: _Request | None = None
+        self._active_lock = threading.Lock()
+        self.last_stats: GenerationStats | None = None
+        self.load_seconds: float | None = None
+
+    @property
+    def backend(self) -> str:
+        return "embedded"
+
+    @property
+    def model(self) -> str:
+        return self._model_name
+
+    def __enter__(self) -> EmbeddedChatModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        if self._closed:
+            raise BackendUnavailableError("The embedded model was closed; create a new one")
+        req = _Request(list(messages), max_tokens, temperature, tuple(s for s in stop if s))
+        try:
+            self._executor.submit(self._serve, req)
+        except RuntimeError as err:  # executor shut down by a concurrent close()
+            raise BackendUnavailableError("The embedded model was closed; create a new one") from err
+        try:
+            yield from self._receive(req)
+        finally:
+            # Runs when the consumer stops early (generator closed or collected), on errors and at the end.
+            self._cancel(req)
+
+    def _receive(self, req: _Request) -> Iterator[str]:
+        deadline: float | None = None  # set once the worker starts: loading does not count
+        while True:
+            if deadline is None:
+                item = req.out.get()
+            else:
+                try:
+                    item = req.out.get(timeout=max(0.0, deadline - time.monotonic()) + _TIMEOUT_GRACE_S)
+                except queue.Empty:
+                    raise self._timeout_error() from None
+            if item is _DONE:
+                return
+            if isinstance(item, _Started):
+                deadline = item.deadline
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                assert isinstance(item, str)
+                yield item
+
+    def _timeout_error(self) -> BackendTimeoutError:
+        return BackendTimeoutError(
+            f"The embedded model did not finish within {self._settings.timeout_s:g} s "
+            "(llm.timeout_s): ask for a shorter answer or raise the timeout"
+        )
+
+    def _cancel(self, req: _Request) -> None:
+        req.cancelled.set()
+        with self._active_lock:
+            if self._active is req and self._rt is not None:
+                # Aborts a long decode (prompt prefill) from the outside via ggml's abort callback.
+                self._rt.ctx.cancel = True
+
+    def close(self) -> None:
+        """Stop any generation, free the model and its context, and end the worker thread."""
+        if self._closed:
+            return
+        self._closed = True
+        active = self._active
+        if active is not None:
+            self._cancel(active)
+        self._executor.submit(self._free)
+        self._executor.shutdown(wait=True)
+
+    # ---- everything below runs on the worker thread ----
+
+    def _serve(self, req: _Request) -> None:
+        try:
+            if self._closed:
+                raise BackendUnavailableError("The embedded model was closed; create a new one")
+            if req.cancelled.is_set():
+                return
+            rt = self._runtime()
+            with self._active_lock:
+                self._active = req
+                rt.ctx.cancel = False
+            req.deadline = time.monotonic() + self._settings.timeout_s
+            req.out.put(_Started(req.deadline))
+            self._generate(rt, req)
+        except _Cancelled:
+            if self._closed:  # a consumer still reading must not mistake the cut-off for a full reply
+                req.out.put(BackendUnavailableError("The embedded model was closed during generation"))
+            log.debug("Generation cancelled")
+        except AssistantError as err:
+            req.out.put(err)
+        except Exception as err:
+            log.exception("Embedded model failed")
+            req.out.put(GenerationError(f"The embedded model failed: {err}"))
+        finally:
+            with self._active_lock:
+                self._active = None
+                if self._rt is not None:
+                    self._rt.ctx.cancel = False
+            req.out.put(_DONE)
+
+    def _runtime(self) -> _Runtime:
+        if self._rt is None:
+            self._rt = self._load()
+        return self._rt
+
+    def _load(self) -> _Runtime:
+        path = resolve_model_path(self._settings)
+        try:
+            import cyllama.llama.llama_cpp as lib
+            from cyllama.utils.validation import validate_gguf_file
+        except ImportError as err:
+            raise BackendUnavailableError(
+                "The embedded runtime is not installed: pip install 'cyllama==0.2.18'"
+            ) from err
+        started = time.perf_counter()
+        try:
+            validate_gguf_file(str(path), kind="GGUF model")
+        except (OSError, ValueError) as err:
+            raise BackendUnavailableError(f"{path} is not a usable GGUF model: {err}") from err
+        # llama.cpp writes hundreds of lines straight to stderr, past any logging configuration.
+        lib.disable_logging()
+        lib.ggml_backend_load_all()
+        try:
+            params = lib.LlamaModelParams()
+            params.n_gpu_layers = 0
+            model = lib.LlamaModel(str(path), params)
+            n_ctx = self._settings.n_ctx
+            if n_ctx > model.n_ctx_train:
+                log.warning(
+                    "llm.n_ctx=%d exceeds what %s was trained for; using %d",
+                    n_ctx,
+                    path.name,
+                    model.n_ctx_train,
+                )
+                n_ctx = model.n_ctx_train
+            threads = self._settings.threads or _available_cores()
+            cparams = lib.LlamaContextParams()
+            cparams.n_ctx = n_ctx
+            cparams.n_batch = _N_BATCH
+            cparams.n_ubatch = _N_BATCH
+            cparams.n_threads = threads
+            cparams.n_threads_batch = threads
+            cparams.no_perf = True
+            ctx = lib.LlamaContext(model, cparams)
+            ctx.install_cancel_callback()
+        except (RuntimeError, ValueError, MemoryError) as err:
+            raise BackendUnavailableError(f"Could not load the embedded model {path}: {err}") from err
+        rt = _Runtime(lib, model, model.get_vocab(), ctx, n_ctx, _choose_template(lib, model))
+        _warm_up(rt)
+        self.load_seconds = time.perf_counter() - started
+        log.info("Loaded %s in %.1f s (n_ctx=%d, threads=%d)", path.name, self.load_seconds, n_ctx, threads)
+        return rt
+
+    def _free(self) -> None:
+        rt, self._rt = self._rt, None
+        if rt is not None:
+            rt.ctx.close()
+            rt.model.close()
+
+    def _generate(self, rt: _Runtime, req: _Request) -> None:
+        tokens = _prompt_tokens(rt, req.messages)
+        if len(tokens) >= rt.n_ctx:
+            raise GenerationError(
+                f"The prompt has {len(tokens)} tokens but the context window holds {rt.n_ctx} "
+                "(llm.n_ctx): use fewer or shorter passages, or raise llm.n_ctx"
+            )
+        budget = min(req.max_tokens, rt.n_ctx - len(tokens))
+        t0 = time.perf_counter()
+        reused = self._prefill(rt, tokens, req)
+        t1 = time.perf_counter()
+        sampler = _make_sampler(rt.lib, req.temperature)
+        decoder = _TokenDecoder(rt.vocab)
+        stops = _StopScanner(req.stop)
+        generated = 0
+        try:
+            while generated < budget:
+                self._check(req)
+                token = int(sampler.sample(rt.ctx, -1))
+                if rt.vocab.is_eog(token):
+                    break
+                generated += 1
+                text, stopped = stops.push(decoder.feed(token))
+                if text:
+                    req.out.put(text)
+                if stopped:
+                    break
+                if generated < budget:  # the last token's logits would never be used
+                    self._decode(rt, [token], req)
+            else:
+                log.debug("Generation stopped at max_tokens=%d", budget)
+            # Bytes of a character cut off by max_tokens are dropped, never shown as U+FFFD.
+            tail = stops.flush()
+            if tail:
+                req.out.put(tail)
+        finally:
+            sampler.close()
+            self.last_stats = GenerationStats(
+                len(tokens), reused, t1 - t0, generated, time.perf_counter() - t1
+            )
+
+    def _prefill(self, rt: _Runtime, tokens: list[int], req: _Request) -> int:
+        keep = _common_prefix(rt.cached, tokens) if self._reuse_prefix else 0
+        # At least the last prompt token must be decoded again: its logits pick the first reply token.
+        keep = min(keep, len(tokens) - 1)
+        if keep < len(rt.cached):
+            if not rt.ctx.memory_seq_rm(0, keep, -1):
+                rt.ctx.kv_cache_clear()
+                keep = 0
+            del rt.cached[keep:]
+        for start in range(keep, len(tokens), _N_BATCH):
+            self._check(req)
+            self._decode(rt, tokens[start : start + _N_BATCH], req)
+        log.debug("Prompt: %d tokens, %d reused from the KV cache", len(tokens), keep)
+        return keep
+
+    def _decode(self, rt: _Runtime, batch: list[int], req: _Request) -> None:
+        pos = len(rt.cached)
+        try:
+            rt.ctx.decode(rt.lib.llama_batch_get_one(batch, pos))
+        except InterruptedError:
+            self._forget_from(rt, pos)
+            raise self._cancelled_or_timeout(req) from None
+        except (ValueError, RuntimeError) as err:
+            self._forget_from(rt, pos)
+            raise GenerationError(f"The embedded model failed while decoding: {err}") from err
+        rt.cached.extend(batch)
+
+    @staticmethod
+    def _forget_from(rt: _Runtime, pos: int) -> None:
+        # An aborted decode may leave some of its micro-batches in the KV cache; drop them so the
+        # cache matches `cached` and the next call can still reuse the prefix.
+        if not rt.ctx.memory_seq_rm(0, pos, -1):
+            rt.ctx.kv_cache_clear()
+            pos = 0
+        del rt.cached[pos:]
+
+    def _check(self, req: _Request) -> None:
+        if req.cancelled.is_set() or time.monotonic() > req.deadline:
+            raise self._cancelled_or_timeout(req)
+
+    def _cancelled_or_timeout(self, req: _Request) -> Exception:
+        if time.monotonic() > req.deadline and not req.cancelled.is_set():
+            return self._timeout_error()
+        return _Cancelled()
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # respects taskset/cgroup pinning, unlike cpu_count
+    except AttributeError:  # not on macOS/Windows
+        return os.cpu_count() or 1
+
+
+def _warm_up(rt: _Runtime) -> None:
+    # The first decode pays one-off costs (page faults on the mapped weights, buffer setup); pay them
+    # while loading, as llama.cpp's own tools do, so they do not count against the first answer.
+    token = rt.vocab.token_bos()
+    if token < 0:
+        token = rt.vocab.token_eos()
+    try:
+        rt.ctx.decode(rt.lib.llama_batch_get_one([int(token)], 0))
+    except (InterruptedError, ValueError, RuntimeError) as err:
+        log.debug("Warm-up decode failed: %s", err)
+    if not rt.ctx.memory_seq_rm(0, 0, -1):
+        rt.ctx.kv_cache_clear()
+
+
+def _choose_template(lib: Any, model: Any) -> str | None:
+    """The GGUF's chat template if llama.cpp can apply it, else None (meaning ChatML)."""
+    template = str(model.get_default_chat_template() or "")
+    if not template:
+        log.info("The model has no chat template; using ChatML")
+        return None
+    probe = [lib.LlamaChatMessage(role="system", content="s"), lib.LlamaChatMessage(role="user", content="u")]
+    try:
+        model.chat_apply_template(template, probe, True)
+    except Exception as err:  # unsupported templates surface as assorted errors from the binding
+        log.warning("Cannot apply the model's chat template (%s); using ChatML", err)
+        return None
+    return template
+
+
+def _render(rt: _Runtime, messages: Sequence[Message]) -> str:
+    if rt.template is None:
+        parts = [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
+        return "".join(parts) + "<|im_start|>assistant\n"
+    chat = [rt.lib.LlamaChatMessage(role=m["role"], content=m["content"]) for m in messages]
+    return str(rt.model.chat_apply_template(rt.template, chat, True))
+
+
+def _prompt_tokens(rt: _Runtime, messages: Sequence[Message]) -> list[int]:
+    """Template text may contain control tokens; message text never does.
+
+    Messages are rendered as placeholders, then template pieces are tokenized with special tokens
+    parsed and message contents without, so an article containing `<|im_end|>` stays plain text.
+    """
+    slots = [_SLOT.format(i) for i in range(len(messages))]
+    rendered = _render(rt, [Message(role=m["role"], content=s) for m, s in zip(messages, slots, strict=True)])
+    tokens: list[int] = []
+    pos = 0
+    for message, slot in zip(messages, slots, strict=True):
+        at = rendered.find(slot, pos)
+        if at < 0:  # the template dropped this message
+            continue
+        tokens += rt.vocab.tokenize(rendered[pos:at], False, True)
+        tokens += rt.vocab.tokenize(message["content"], False, False)
+        pos = at + len(slot)
+    tokens += rt.vocab.tokenize(rendered[pos:], False, True)
+    if rt.vocab.get_add_bos():
+        bos = int(rt.vocab.token_bos())
+        if not tokens or tokens[0] != bos:
+            tokens.insert(0, bos)
+    return [int(t) for t in tokens]
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def _make_sampler(lib: Any, temperature: float) -> Any:
+    params = lib.LlamaSamplerChainParams()
+    params.no_perf = True
+    sampler = lib.LlamaSampler(params)
+    if temperature <= 0:
+        sampler.add_greedy()
+    else:
+        # llama.cpp's defaults for the truncation samplers; the seed is random per call.
+        sampler.add_min_p(0.05, 1)
+        sampler.add_top_k(40)
+        sampler.add_top_p(0.95, 1)
+        sampler.add_temp(temperature)
+        sampler.add_dist(0xFFFFFFFF)
+    return sampler
+
+
+def _gpt2_byte_decoder() -> dict[str, int]:
+    # Byte-level BPE vocabularies (GPT-2, Qwen, Llama 3) spell each byte as one printable character.
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    chars = list(printable)
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, chars, strict=True)}
+
+
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+class _TokenDecoder:
+    """Token ids -> text, holding back the bytes of a character split across tokens.
+
+    cyllama's `token_to_piece` decodes each token alone with errors='replace', so a token carrying
+    half of a multi-byte character (emoji, rare umlaut merges) comes back as U+FFFD; for those the
+    raw bytes are recovered from the vocabulary's spelling and fed to an incremental UTF-8 decoder.
+    """
+
+    def __init__(self, vocab: Any) -> None:
+        self._vocab = vocab
+        self._type = int(vocab.vocab_type)
+        self._bytes_of = _gpt2_byte_decoder() if self._type == _VOCAB_BPE else {}
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, token: int) -> str:
+        return str(self._utf8.decode(self.token_bytes(token)))
+
+    def token_bytes(self, token: int) -> bytes:
+        piece = str(self._vocab.token_to_piece(token, 0, False))
+        if "\ufffd" not in piece:
+            return piece.encode("utf-8")
+        spelling = str(self._vocab.get_text(token))
+        if self._type == _VOCAB_BPE:
+            try:
+                return bytes(self._bytes_of[c] for c in spelling)
+            except KeyError:
+                return piece.encode("utf-8")
+        if self._type == _VOCAB_SPM and (m := _BYTE_TOKEN.fullmatch(spelling)):
+            return bytes([int(m.group(1), 16)])
+        return piece.encode("utf-8")
+
+
+class _StopScanner:
+    """Cuts the reply at the first stop sequence, even one split across pieces."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = [s for s in stops if s]
+        self._hold = max((len(s) for s in self._stops), default=1) - 1
+        self._buf = ""
+
+    def push(self, text: str) -> tuple[str, bool]:
+        if not self._stops:
+            return text, False
+        self._buf += text
+        hits = [i for i in (self._buf.find(s) for s in self._stops) if i >= 0]
+        if hits:
+            out, self._buf = self._buf[: min(hits)], ""
+            return out, True
+        cut = len(self._buf) - self._hold
+        if cut <= 0:
+            return "", False
+        out, self._buf = self._buf[:cut], self._buf[cut:]
+        return out, False
+
+    def flush(self) -> str:
+        out, self._buf = self._buf, ""
+        return out

@@ -234,7 +234,9 @@ class Answerer:
         llm: ChatModel,
         instructions: str,
     ) -> Answer:
-        checked = verify_answer(draft, evidence, question=question, language=language, instructions=instructions)
+        checked = verify_answer(
+            draft, evidence, question=question, language=language, instructions=instructions
+        )
         answer = base.model_copy(deep=True)
         answer.notes.extend(f"dropped: {s.text!r} ({s.reason})" for s in checked.dropped)
         if checked.declined or checked.only_notes:
@@ -252,7 +254,9 @@ class Answerer:
         """Nothing survived verification: quote the best evidence instead (translated when needed)."""
         # Only the best sentence, plus the runner-up when it is about as relevant: quoting a loosely
         # related second sentence would answer a question nobody asked.
-        best = [e for e in evidence[:2] if e.score >= self._min_relevance and e.score >= evidence[0].score - 0.005]
+        best = [
+            e for e in evidence[:2] if e.score >= self._min_relevance and e.score >= evidence[0].score - 0.005
+        ]
         if not best:
             answer.answer = self._prompts.message("nothing_verified", language)
             return answer

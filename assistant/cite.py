@@ -13,8 +13,28 @@ from assistant.types import Citation, Evidence
 NO_ANSWER = "NO_ANSWER"
 _MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NEGATION = frozenset(
-    "not no none neither nor never nothing unknown unclear nicht kein keine keinen keiner keines nie "
-    "nichts unbekannt unklar ohne".split()
+    [
+        "not",
+        "no",
+        "none",
+        "neither",
+        "nor",
+        "never",
+        "nothing",
+        "unknown",
+        "unclear",
+        "nicht",
+        "kein",
+        "keine",
+        "keinen",
+        "keiner",
+        "keines",
+        "nie",
+        "nichts",
+        "unbekannt",
+        "unklar",
+        "ohne",
+    ]
 )
 
 
@@ -100,7 +120,9 @@ def verify_answer(
         is_note = bool(_NEGATION & {fold(w) for w in words(bare)}) and not numbers and not names
         core = " ".join(words(fold(bare)))
         if instructions and not is_note and len(core) >= 15 and core in example_text:
-            result.sentences.append(SentenceCheck(sentence, markers, False, "copied from the prompt's examples"))
+            result.sentences.append(
+                SentenceCheck(sentence, markers, False, "copied from the prompt's examples")
+            )
             continue
         if not markers:
             if is_note:

@@ -56,7 +56,9 @@ class IndexSettings(BaseModel):
     host: str | None = Field(default=None, description="Chroma server host; set it to use HttpClient.")
     port: int = Field(default=8000, description="Chroma server port.")
     ssl: bool = Field(default=False, description="Use https for the Chroma server.")
-    prefix: str = Field(default="news", description="Collection name prefix; the rest encodes embedder and chunking.")
+    prefix: str = Field(
+        default="news", description="Collection name prefix; the rest encodes embedder and chunking."
+    )
 
 
 class EmbeddingSettings(BaseModel):
@@ -72,15 +74,21 @@ class EmbeddingSettings(BaseModel):
 
 class ChunkingSettings(BaseModel):
     max_chars: int = Field(default=900, ge=200, description="Target upper bound of a chunk, in characters.")
-    overlap_chars: int = Field(default=150, ge=0, description="Sentences repeated from the previous chunk, up to this.")
+    overlap_chars: int = Field(
+        default=150, ge=0, description="Sentences repeated from the previous chunk, up to this."
+    )
     min_chars: int = Field(default=250, ge=0, description="A shorter tail is merged into the previous chunk.")
 
 
 class RetrievalSettings(BaseModel):
     k: int = Field(default=5, ge=1, le=50, description="Passages returned.")
-    candidates: int = Field(default=40, ge=1, description="Candidates fetched from each of dense and lexical search.")
+    candidates: int = Field(
+        default=40, ge=1, description="Candidates fetched from each of dense and lexical search."
+    )
     per_article: int = Field(default=2, ge=1, description="At most this many passages from one article.")
-    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense (embedding) score in fusion.")
+    dense_weight: float = Field(
+        default=1.0, ge=0, description="Weight of the dense (embedding) score in fusion."
+    )
     lexical_weight: float = Field(
         default=0.6, ge=0, description="Weight of BM25 for passages in the question's language."
     )
@@ -98,10 +106,16 @@ class LLMSettings(BaseModel):
     model: str | None = Field(
         default=None, description="Model name. ollama: e.g. qwen2.5:7b-instruct. embedded: leave unset."
     )
-    model_path: Path | None = Field(default=None, description="embedded: use this GGUF file instead of the bundled one.")
-    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where the bundled GGUF is assembled.")
+    model_path: Path | None = Field(
+        default=None, description="embedded: use this GGUF file instead of the bundled one."
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir, description="Where the bundled GGUF is assembled."
+    )
     n_ctx: int = Field(default=4096, ge=512, description="Context window (tokens).")
-    threads: int | None = Field(default=None, description="CPU threads for the embedded model (None: all cores).")
+    threads: int | None = Field(
+        default=None, description="CPU threads for the embedded model (None: all cores)."
+    )
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int = Field(default=300, ge=16, description="Upper bound on generated tokens per answer.")
     timeout_s: float = Field(default=300.0, gt=0, description="Give up on a generation after this long.")
@@ -112,7 +126,9 @@ class OllamaSettings(BaseModel):
         default_factory=lambda: _env("OLLAMA_HOST", "http://127.0.0.1:11434") or "",
         description="Ollama server URL (defaults to $OLLAMA_HOST).",
     )
-    chat_model: str = Field(default="qwen2.5:7b-instruct", description="Chat model used when llm.model is unset.")
+    chat_model: str = Field(
+        default="qwen2.5:7b-instruct", description="Chat model used when llm.model is unset."
+    )
     timeout_s: float = Field(default=120.0, gt=0, description="HTTP timeout per request.")
     keep_alive: str = Field(default="10m", description="How long Ollama keeps the model loaded.")
 
@@ -136,7 +152,9 @@ class WebSettings(BaseModel):
     port: int = Field(default=7860)
     auth: SecretStr | None = Field(default=None, description="user:password for basic auth.")
     feedback_path: Path = Field(default_factory=lambda: _default_data_home() / "feedback" / "feedback.jsonl")
-    concurrency: int = Field(default=1, ge=1, description="Answers computed at once; the rest wait in the queue.")
+    concurrency: int = Field(
+        default=1, ge=1, description="Answers computed at once; the rest wait in the queue."
+    )
     max_queue: int = Field(default=64, ge=1)
 
 

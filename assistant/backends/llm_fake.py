@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from assistant.backends.base import Message
 
 
-
 class FakeChatModel:
     def __init__(self, script: Sequence[str] | None = None, *, chunk_size: int = 8) -> None:
         self._script = list(script) if script is not None else None

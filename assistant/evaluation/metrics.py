@@ -221,19 +221,30 @@ def answer_language(text: str, fallback: str) -> str:
 
 # Months and weekdays (German and English) -> canonical claim tokens.
 MONTHS = {
-    "januar": 1, "jänner": 1, "january": 1,
-    "februar": 2, "feber": 2, "february": 2,
-    "märz": 3, "maerz": 3, "march": 3,
+    "januar": 1,
+    "jänner": 1,
+    "january": 1,
+    "februar": 2,
+    "feber": 2,
+    "february": 2,
+    "märz": 3,
+    "maerz": 3,
+    "march": 3,
     "april": 4,
-    "mai": 5, "may": 5,
-    "juni": 6, "june": 6,
-    "juli": 7, "july": 7,
+    "mai": 5,
+    "may": 5,
+    "juni": 6,
+    "june": 6,
+    "juli": 7,
+    "july": 7,
     "august": 8,
     "september": 9,
-    "oktober": 10, "october": 10,
+    "oktober": 10,
+    "october": 10,
     "november": 11,
-    "dezember": 12, "december": 12,
-}  # fmt: skip
+    "dezember": 12,
+    "december": 12,
+}
 
 # Exonyms and translations of names that differ between English and German beyond transliteration.
 # Key: canonical name; values: folded prefixes (a token or compound starting with one matches).
@@ -410,9 +421,17 @@ def _translit(text: str) -> str:
     # Aserbaidschan/Azerbaijan, Karabach/Karabakh.
     text = fold(text)
     for a, b in (
-        ("tsch", "ch"), ("dsch", "j"), ("sch", "sh"), ("kh", "ch"), ("w", "v"), ("z", "s"), ("j", "y"),
-        ("ij", "iy"), ("ck", "k"), ("ph", "f"),
-    ):  # fmt: skip
+        ("tsch", "ch"),
+        ("dsch", "j"),
+        ("sch", "sh"),
+        ("kh", "ch"),
+        ("w", "v"),
+        ("z", "s"),
+        ("j", "y"),
+        ("ij", "iy"),
+        ("ck", "k"),
+        ("ph", "f"),
+    ):
         text = text.replace(a, b)
     return text
 

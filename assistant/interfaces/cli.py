@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="add files or folders to the index (no path: the sample corpus)")
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--prune", action="store_true", help="remove articles whose files are gone")
-    p.add_argument("--csv-preset", choices=["gnad"], help="CSV layout preset (gnad: label;text, ';' and \"'\")")
+    p.add_argument(
+        "--csv-preset", choices=["gnad"], help="CSV layout preset (gnad: label;text, ';' and \"'\")"
+    )
     p.add_argument("--csv-delimiter", help="CSV delimiter (default ,)")
     p.add_argument("--csv-text-column", help="CSV column holding the article text (name or 0-based index)")
     p.add_argument("--csv-title-column", help="CSV column holding the title")
@@ -195,7 +197,9 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _ask_interactive(assistant: Any, question: str, history: Sequence[Turn], args: argparse.Namespace) -> Answer:
+def _ask_interactive(
+    assistant: Any, question: str, history: Sequence[Turn], args: argparse.Namespace
+) -> Answer:
     """Streams the draft to stderr (so stdout stays clean), then prints the verified answer."""
     answer: Answer | None = None
     drafting = False
@@ -259,8 +263,10 @@ def run(args: argparse.Namespace) -> int:
                 print("No passages found.")
             for i, h in enumerate(hits, start=1):
                 meta = ", ".join(x for x in (h.chunk.source, h.chunk.date) if x)
-                print(f"{i}. [{h.score:.3f}] {h.chunk.title} ({meta}) #{h.chunk.article_id} "
-                      f"chars {h.chunk.start}-{h.chunk.end}")
+                print(
+                    f"{i}. [{h.score:.3f}] {h.chunk.title} ({meta}) #{h.chunk.article_id} "
+                    f"chars {h.chunk.start}-{h.chunk.end}"
+                )
                 snippet = h.chunk.text.replace("\n", " ")
                 print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}")
         return 0
@@ -297,7 +303,10 @@ def run(args: argparse.Namespace) -> int:
                 except InputError as err:
                     print(f"error: {err}", file=sys.stderr)
                     continue
-                history += [Turn(role="user", content=question), Turn(role="assistant", content=answer.answer)]
+                history += [
+                    Turn(role="user", content=question),
+                    Turn(role="assistant", content=answer.answer),
+                ]
         finally:
             assistant.close()
         return 0

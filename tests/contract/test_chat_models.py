@@ -34,6 +34,8 @@ LONG: list[Message] = [
         "content": "Zähle von eins bis hundert, in Worten, durch Kommas getrennt: eins, zwei, drei, vier",
     },
 ]
+
+
 @pytest.fixture(scope="module")
 def ollama_server() -> Iterator[FakeOllama]:
     with FakeOllama() as server:

@@ -18,9 +18,11 @@ EMB = HashingEmbedder(dim=64)
 
 
 def _chunks() -> list[Chunk]:
-    texts = [("a1", "Peskow bestätigte den Abzug.", "de", "DW", "2024-04"),
-             ("a1", "Die Friedenstruppen verließen die Region.", "de", "DW", "2024-04"),
-             ("a2", "Belarus delivered weapons to Azerbaijan.", "en", "Politico", None)]  # fmt: skip
+    texts = [
+        ("a1", "Peskow bestätigte den Abzug.", "de", "DW", "2024-04"),
+        ("a1", "Die Friedenstruppen verließen die Region.", "de", "DW", "2024-04"),
+        ("a2", "Belarus delivered weapons to Azerbaijan.", "en", "Politico", None),
+    ]
     return [
         Chunk(
             id=f"{a}:{i}",
@@ -33,7 +35,7 @@ def _chunks() -> list[Chunk]:
             language=lang,
             source=src,
             date=date,
-        )  # fmt: skip
+        )
         for i, (a, t, lang, src, date) in enumerate(texts)
     ]
 

@@ -19,17 +19,26 @@ ROOT = Path(__file__).resolve().parents[2]
 # (question, article expected in the top 5). Written from the articles by a reader, in both languages.
 QUESTIONS = [
     ("When did Russian peacekeepers leave Karabakh?", "002_5656326da5719992"),
-    ("Who confirmed that Russian forces had started to withdraw from Nagorno-Karabakh?", "002_5656326da5719992"),
+    (
+        "Who confirmed that Russian forces had started to withdraw from Nagorno-Karabakh?",
+        "002_5656326da5719992",
+    ),
     ("How many Armenians fled Nagorno-Karabakh after the Azerbaijani offensive?", "002_5656326da5719992"),
     ("Did Belarus supply weapons to Azerbaijan?", "000_10b77cea8b010999"),
     ("Which countries are members of the CSTO military alliance?", "000_10b77cea8b010999"),
     ("Why did Armenia ask Russia for military help?", "001_7f1c25dc2caf6ca9"),
     ("What security agreement did Putin and Lukashenko conclude?", "003_a76e6dd3ce9b940e"),
-    ("What did the Belarusian foreign minister say about joining the war in Ukraine?", "004_5b23b2942ce73acf"),
+    (
+        "What did the Belarusian foreign minister say about joining the war in Ukraine?",
+        "004_5b23b2942ce73acf",
+    ),
     ("Wann haben die russischen Friedenstruppen Berg-Karabach verlassen?", "002_5656326da5719992"),
     ("Hat Weißrussland Waffen an Aserbaidschan geliefert?", "000_10b77cea8b010999"),
     ("Welche Mission beschloss die OVKS nach den Gefechten an der Grenze?", "001_7f1c25dc2caf6ca9"),
-    ("Was sieht der Vertrag zwischen Russland und Belarus über Sicherheitsgarantien vor?", "003_a76e6dd3ce9b940e"),
+    (
+        "Was sieht der Vertrag zwischen Russland und Belarus über Sicherheitsgarantien vor?",
+        "003_a76e6dd3ce9b940e",
+    ),
     ("Was sagte Außenminister Aleinik über den Krieg gegen die Ukraine?", "004_5b23b2942ce73acf"),
     ("Wie viele russische Friedenstruppen wurden nach Karabach entsandt?", "002_5656326da5719992"),
 ]

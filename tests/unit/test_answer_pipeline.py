@@ -88,8 +88,12 @@ def test_unrelated_question_abstains_without_calling_the_model(
 
 
 def test_follow_up_is_rewritten_with_history(make_settings: Callable[..., Settings]) -> None:
-    model = FakeChatModel(script=["Wer bestätigte den Abzug russischer Truppen aus Berg-Karabach?",
-                                  "Kremlsprecher Dmitri Peskow bestätigte den Abzug [1]."])  # fmt: skip
+    model = FakeChatModel(
+        script=[
+            "Wer bestätigte den Abzug russischer Truppen aus Berg-Karabach?",
+            "Kremlsprecher Dmitri Peskow bestätigte den Abzug [1].",
+        ]
+    )
     assistant = _with_model(make_settings, model)
     history = [
         Turn(role="user", content=QUESTION),

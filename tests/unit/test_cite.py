@@ -8,17 +8,27 @@ from assistant.types import Evidence
 
 def _ev(marker: int, quote: str, context: str = "") -> Evidence:
     return Evidence(
-        marker=marker, article_id=f"a{marker}", chunk_id=f"c{marker}", title="Titel", quote=quote,
-        start=10 * marker, end=10 * marker + len(quote), language="de", context=context or quote,
-    )  # fmt: skip
+        marker=marker,
+        article_id=f"a{marker}",
+        chunk_id=f"c{marker}",
+        title="Titel",
+        quote=quote,
+        start=10 * marker,
+        end=10 * marker + len(quote),
+        language="de",
+        context=context or quote,
+    )
 
 
 EVIDENCE = [
-    _ev(1, "Kremlsprecher Dmitri Peskow bestätigte, dass die russischen Streitkräfte mit dem Abzug aus "
-           "Berg-Karabach begonnen hätten."),
+    _ev(
+        1,
+        "Kremlsprecher Dmitri Peskow bestätigte, dass die russischen Streitkräfte mit dem Abzug aus "
+        "Berg-Karabach begonnen hätten.",
+    ),
     _ev(2, "Der Krieg endete am 10. November 2020 mit einem Waffenstillstand."),
     _ev(3, "Im Rahmen des Waffenstillstands wurden etwa 2.000 russische Friedenstruppen entsandt."),
-]  # fmt: skip
+]
 
 
 def _check(draft: str, language: str = "en"):  # type: ignore[no-untyped-def]
@@ -89,23 +99,42 @@ def test_marker_after_period_is_attached_to_its_sentence() -> None:
 
 
 def test_invented_season_is_dropped() -> None:
-    evidence = [_ev(1, "Russland hat bereits seit dem Herbst 2020 Friedenstruppen in Bergkarabach stationiert.")]
-    bad = verify_answer("The peacekeepers left Karabakh in the summer of 2020 [1].", evidence,
-                        question="When?", language="en")  # fmt: skip
-    good = verify_answer("Russia has had peacekeepers in Karabakh since autumn 2020 [1].", evidence,
-                         question="When?", language="en")  # fmt: skip
+    evidence = [
+        _ev(1, "Russland hat bereits seit dem Herbst 2020 Friedenstruppen in Bergkarabach stationiert.")
+    ]
+    bad = verify_answer(
+        "The peacekeepers left Karabakh in the summer of 2020 [1].", evidence, question="When?", language="en"
+    )
+    good = verify_answer(
+        "Russia has had peacekeepers in Karabakh since autumn 2020 [1].",
+        evidence,
+        question="When?",
+        language="en",
+    )
     assert not bad.sentences[0].kept and "season" in bad.sentences[0].reason
     assert good.sentences[0].kept
 
 
 def test_sentence_copied_from_the_prompt_examples_is_dropped() -> None:
-    instructions = "Good answer: The owner confirmed that the closure has begun [2]. The articles give no date for it."
-    result = verify_answer("The owner confirmed that the closure has begun [1].", EVIDENCE,
-                           question="What is the weather?", language="en", instructions=instructions)  # fmt: skip
+    instructions = (
+        "Good answer: The owner confirmed that the closure has begun [2]. The articles give no date for it."
+    )
+    result = verify_answer(
+        "The owner confirmed that the closure has begun [1].",
+        EVIDENCE,
+        question="What is the weather?",
+        language="en",
+        instructions=instructions,
+    )
     assert not result.sentences[0].kept and "example" in result.sentences[0].reason
     # Saying what the sources lack in the example's words is fine.
-    note = verify_answer("The articles give no date for it.", EVIDENCE, question="When?", language="en",
-                         instructions=instructions)  # fmt: skip
+    note = verify_answer(
+        "The articles give no date for it.",
+        EVIDENCE,
+        question="When?",
+        language="en",
+        instructions=instructions,
+    )
     assert note.sentences[0].kept
 
 

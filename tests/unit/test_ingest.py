@@ -45,7 +45,7 @@ def test_second_ingest_embeds_nothing(make_settings: Callable[..., Settings], co
 def test_editing_one_article_replaces_only_its_chunks(
     make_settings: Callable[..., Settings], corpus: Path
 ) -> None:
-    assistant, embedder = _assistant(make_settings)
+    assistant, _ = _assistant(make_settings)
     assistant.ingest([corpus])
     article = corpus / "002_5656326da5719992.txt"
     others_before = {cid for cid in _all_ids(assistant) if not cid.startswith("002_")}
@@ -83,7 +83,6 @@ def test_interrupted_ingest_is_completed_without_duplicates(
     make_settings: Callable[..., Settings], corpus: Path
 ) -> None:
     assistant, _ = _assistant(make_settings)
-    reference, _ = _assistant(make_settings)
 
     class Crash(Exception):
         pass

@@ -7,8 +7,17 @@ from assistant.types import Chunk, Filters
 
 
 def _chunk(i: int, text: str, language: str = "de", source: str = "s", date: str | None = None) -> Chunk:
-    return Chunk(id=f"c{i}", article_id=f"a{i}", text=text, start=0, end=len(text), index=1,
-                 language=language, source=source, date=date)  # fmt: skip
+    return Chunk(
+        id=f"c{i}",
+        article_id=f"a{i}",
+        text=text,
+        start=0,
+        end=len(text),
+        index=1,
+        language=language,
+        source=source,
+        date=date,
+    )
 
 
 CHUNKS = [

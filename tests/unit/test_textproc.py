@@ -50,9 +50,16 @@ def test_tokenize_folds_stems_and_drops_stopwords() -> None:
 
 @pytest.mark.parametrize(
     ("name", "supported"),
-    [("Peskov", True), ("Kremlin", True), ("Karabakh", True), ("Azerbaijan", True), ("Hajiyev", True),
-     ("Medvedev", False), ("London", False)],
-)  # fmt: skip
+    [
+        ("Peskov", True),
+        ("Kremlin", True),
+        ("Karabakh", True),
+        ("Azerbaijan", True),
+        ("Hajiyev", True),
+        ("Medvedev", False),
+        ("London", False),
+    ],
+)
 def test_name_support_tolerates_transliteration_only(name: str, supported: bool) -> None:
     evidence = (
         "Kremlsprecher Dmitri Peskow bestätigte den Abzug aus Berg-Karabach. Aserbaidschan, Hikmet Hajiyev"

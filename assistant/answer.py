@@ -9,11 +9,11 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.backends.base import ChatModel, Embedder, complete
 from assistant.chunking import split_sentences
-from assistant.cite import finalize, to_citation, verify_answer
+from assistant.cite import SentenceCheck, finalize, strip_markers, to_citation, verify_answer
 from assistant.config import AnswerSettings, LLMSettings
 from assistant.errors import InputError
 from assistant.prompts import Prompts
@@ -244,11 +244,36 @@ class Answerer:
             answer.notes.append("the model found no answer in the evidence")
             return answer
         if checked.has_cited_claim:
-            text, citations = finalize(checked.kept, evidence)
+            kept = self._in_language(checked.kept, language, llm, answer.notes)
+            if kept is None:
+                return self._extractive(answer, evidence, language, llm)
+            text, citations = finalize(kept, evidence)
             answer.answer, answer.citations = text, citations
             answer.abstained, answer.mode = False, "generated"
             return answer
         return self._extractive(answer, evidence, language, llm)
+
+    def _in_language(
+        self, kept: list[SentenceCheck], language: str, llm: ChatModel, notes: list[str]
+    ) -> list[SentenceCheck] | None:
+        """Small models often answer in the evidence's language: translate such sentences, keeping
+        their markers, and only if the translation adds no number or name. None: give up."""
+        out: list[SentenceCheck] = []
+        for sentence in kept:
+            bare = strip_markers(sentence.text).strip()
+            if detect_language(bare, default=language) == language:
+                out.append(sentence)
+                continue
+            translated = self._translate(llm, bare, language)
+            if translated is None or detect_language(translated, default=language) != language:
+                notes.append(f"could not translate {bare!r} into the question's language")
+                return None
+            markers = "".join(f"[{m}]" for m in sentence.markers)
+            body = translated.rstrip().rstrip(".!?")
+            text = f"{body} {markers}." if markers else f"{body}."
+            out.append(replace(sentence, text=text))
+            notes.append(f"translated {bare!r} into the question's language")
+        return out
 
     def _extractive(self, answer: Answer, evidence: list[Evidence], language: str, llm: ChatModel) -> Answer:
         """Nothing survived verification: quote the best evidence instead (translated when needed)."""

@@ -82,7 +82,7 @@ def parse_markers(sentence: str) -> list[int]:
     return found
 
 
-def _strip_markers(sentence: str) -> str:
+def strip_markers(sentence: str) -> str:
     return _MARKER_GROUP.sub("", sentence)
 
 
@@ -113,7 +113,7 @@ def verify_answer(
     example_text = " ".join(words(fold(instructions)))
     for sentence in _answer_sentences(text, language):
         markers = parse_markers(sentence)
-        bare = _strip_markers(sentence)
+        bare = strip_markers(sentence)
         numbers = number_facts(bare)
         names = name_candidates(bare)
         # "The articles give no date for it": says what the sources lack, asserts nothing checkable.

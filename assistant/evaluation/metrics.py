@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from assistant.backends.base import Message
 from assistant.evaluation.cases import Case, compile_pattern
+from assistant.prompts import PromptTemplate
 from assistant.types import Answer, Passage
 
 # --- text normalisation ----------------------------------------------------------------------------
@@ -727,30 +728,16 @@ def aggregate(records: Sequence[CaseRecord]) -> dict[str, float | None]:
 
 # --- optional LLM judge ----------------------------------------------------------------------------
 
-JUDGE_SYSTEM = """You check whether each numbered answer sentence is supported by the numbered evidence.
-A sentence is SUPPORTED only if every fact in it (names, numbers, dates, events, who said what) is stated
-by the evidence; the evidence may be in another language. Otherwise it is UNSUPPORTED.
-Reply with one line per sentence, exactly in the form `<n>: SUPPORTED` or `<n>: UNSUPPORTED`, nothing else."""
-
-JUDGE_USER = """Evidence:
-{evidence}
-
-Answer sentences:
-{sentences}"""
-
 _VERDICT = re.compile(r"^\s*(\d+)\s*[:.)-]\s*(SUPPORTED|UNSUPPORTED)\b", re.IGNORECASE | re.MULTILINE)
 
 
-def judge_messages(answer: Answer) -> tuple[list[Message], list[str]]:
-    """The judge prompt for an answer, and the sentences it asks about."""
+def judge_messages(answer: Answer, template: PromptTemplate) -> tuple[list[Message], list[str]]:
+    """The judge prompt (prompts/judge.md) for an answer, and the sentences it asks about."""
     sentences = [strip_markers(s).strip() for s in split_sentences(answer.answer)]
     sentences = [" ".join(s.split()) for s in sentences if s]
     evidence = "\n".join(f"[{c.marker}] {c.quote}" for c in answer.citations) or "(none)"
     listing = "\n".join(f"{i}. {s}" for i, s in enumerate(sentences, 1))
-    return [
-        {"role": "system", "content": JUDGE_SYSTEM},
-        {"role": "user", "content": JUDGE_USER.format(evidence=evidence, sentences=listing)},
-    ], sentences
+    return template.render(evidence=evidence, sentences=listing), sentences
 
 
 def parse_verdicts(reply: str, n_sentences: int) -> list[bool]:

@@ -21,6 +21,7 @@ from assistant.backends.base import ChatModel, complete
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.evaluation import metrics as m
 from assistant.evaluation.cases import Case
+from assistant.prompts import PromptTemplate
 from assistant.types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -344,8 +345,8 @@ class EvalOutcome:
         return 0 if self.passed else 1
 
 
-def _judge_answer(judge: ChatModel, answer: Answer) -> tuple[int, int] | None:
-    messages, sentences = m.judge_messages(answer)
+def _judge_answer(judge: ChatModel, answer: Answer, template: PromptTemplate) -> tuple[int, int] | None:
+    messages, sentences = m.judge_messages(answer, template)
     if not sentences:
         return None
     reply = complete(judge, messages, max_tokens=16 * len(sentences) + 32, temperature=0.0)
@@ -392,7 +393,7 @@ def _run_case(
     judged: tuple[int, int] | None = None
     if judge is not None and not answer.abstained:
         try:
-            judged = _judge_answer(judge, answer)
+            judged = _judge_answer(judge, answer, assistant.prompts["judge"])
         except AssistantError as err:
             result.notes.append(f"judge failed: {err}")
 

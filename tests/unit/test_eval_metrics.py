@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.config import default_prompts_dir
 from assistant.evaluation import metrics as m
 from assistant.evaluation.cases import Case, load_cases
 from assistant.evaluation.runner import Baseline, Threshold, compare, ratchet
+from assistant.prompts import Prompts
 from assistant.types import Answer, Chunk, Citation, Passage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -309,7 +311,10 @@ def test_percentile_is_nearest_rank() -> None:
 
 
 def test_judge_verdicts_count_missing_lines_as_unsupported() -> None:
-    messages, sentences = m.judge_messages(answer("Peskov confirmed it [1]. He gave no date.", PESKOV))
+    template = Prompts(default_prompts_dir())["judge"]
+    messages, sentences = m.judge_messages(
+        answer("Peskov confirmed it [1]. He gave no date.", PESKOV), template
+    )
     assert len(sentences) == 2 and PESKOV in messages[1]["content"]
     assert m.parse_verdicts("1: SUPPORTED\n2: UNSUPPORTED", 2) == [True, False]
     assert m.parse_verdicts("1. supported", 2) == [True, False]

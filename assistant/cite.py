@@ -181,16 +181,6 @@ def finalize(kept: list[SentenceCheck], evidence: list[Evidence]) -> tuple[str, 
 
 
 def to_citation(e: Evidence, marker: int) -> Citation:
-    return Citation(
-        marker=marker,
-        article_id=e.article_id,
-        title=e.title,
-        source=e.source,
-        date=e.date,
-        url=e.url,
-        language=e.language,
-        quote=e.quote,
-        start=e.start,
-        end=e.end,
-        context=e.context,
-    )
+    fields = e.model_dump(include=set(Citation.model_fields))
+    fields["marker"] = marker
+    return Citation(**fields)

@@ -63,12 +63,11 @@ class Filters(BaseModel):
         return not (self.sources or self.languages or self.date_from or self.date_to)
 
 
-class Evidence(BaseModel):
-    """A numbered, verbatim sentence span handed to the model as citable evidence."""
+class QuotedSpan(BaseModel):
+    """A verbatim span of an article with the article's metadata."""
 
     marker: int
     article_id: str
-    chunk_id: str
     title: str
     source: str = ""
     date: str | None = None
@@ -77,24 +76,18 @@ class Evidence(BaseModel):
     quote: str
     start: int = Field(description="Offset of the quote in the article text.")
     end: int
-    score: float = 0.0
     context: str = Field(default="", description="Surrounding chunk text, for display.")
 
 
-class Citation(BaseModel):
-    """What a [n] marker in an answer resolves to: the article and the exact quote."""
+class Evidence(QuotedSpan):
+    """A numbered sentence handed to the model as citable evidence."""
 
-    marker: int
-    article_id: str
-    title: str
-    source: str = ""
-    date: str | None = None
-    url: str | None = None
-    language: str = "und"
-    quote: str
-    start: int
-    end: int
-    context: str = ""
+    chunk_id: str
+    score: float = 0.0
+
+
+class Citation(QuotedSpan):
+    """What a [n] marker in an answer resolves to: the article and the exact quote."""
 
 
 class Timings(BaseModel):

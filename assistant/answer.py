@@ -18,12 +18,15 @@ from assistant.config import AnswerSettings, LLMSettings
 from assistant.errors import InputError
 from assistant.prompts import Prompts
 from assistant.textproc import (
+    STOPWORDS,
     detect_language,
+    fold,
     language_name,
     name_candidates,
     name_supported,
     number_facts,
     tokenize,
+    words,
 )
 from assistant.types import (
     Answer,
@@ -109,6 +112,14 @@ def select_evidence(
             )
         )
     return evidence
+
+
+def _anchored(question: str, quote: str) -> bool:
+    """The quote mentions one of the question's names or longer keywords (across languages)."""
+    terms = name_candidates(question) + [
+        w for w in words(question) if len(w) >= 6 and fold(w) not in STOPWORDS
+    ]
+    return any(name_supported(term, quote) for term in terms)
 
 
 def format_evidence(evidence: Sequence[Evidence]) -> str:
@@ -246,12 +257,12 @@ class Answerer:
         if checked.has_cited_claim:
             kept = self._in_language(checked.kept, language, llm, answer.notes)
             if kept is None:
-                return self._extractive(answer, evidence, language, llm)
+                return self._extractive(answer, evidence, question, language, llm)
             text, citations = finalize(kept, evidence)
             answer.answer, answer.citations = text, citations
             answer.abstained, answer.mode = False, "generated"
             return answer
-        return self._extractive(answer, evidence, language, llm)
+        return self._extractive(answer, evidence, question, language, llm)
 
     def _in_language(
         self, kept: list[SentenceCheck], language: str, llm: ChatModel, notes: list[str]
@@ -275,12 +286,18 @@ class Answerer:
             notes.append(f"translated {bare!r} into the question's language")
         return out
 
-    def _extractive(self, answer: Answer, evidence: list[Evidence], language: str, llm: ChatModel) -> Answer:
+    def _extractive(
+        self, answer: Answer, evidence: list[Evidence], question: str, language: str, llm: ChatModel
+    ) -> Answer:
         """Nothing survived verification: quote the best evidence instead (translated when needed)."""
-        # Only the best sentence, plus the runner-up when it is about as relevant: quoting a loosely
-        # related second sentence would answer a question nobody asked.
+        # Quoting is only better than abstaining when the quote is clearly about the question:
+        # measured, a rejected draft usually meant the evidence did not answer it at all. Only the
+        # best sentence, plus the runner-up when it is about as relevant.
+        floor = self._min_relevance + self._s.extractive_margin
         best = [
-            e for e in evidence[:2] if e.score >= self._min_relevance and e.score >= evidence[0].score - 0.005
+            e
+            for e in evidence[:2]
+            if e.score >= floor and e.score >= evidence[0].score - 0.005 and _anchored(question, e.quote)
         ]
         if not best:
             answer.answer = self._prompts.message("nothing_verified", language)

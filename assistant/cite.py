@@ -145,9 +145,9 @@ def verify_answer(
                 SentenceCheck(sentence, markers, False, f"{shown} not in the cited evidence")
             )
             continue
-        # Names may come from the passage around the quote or the title (a pronoun resolved), not
-        # only the quote itself; numbers may not.
-        surroundings = " ".join(f"{e.title} {e.context or e.quote} {e.quote}" for e in cited) + " " + question
+        # Names must be in the cited quote or its article's title. Not the question: that is how a
+        # false premise ("according to the article, X said ...") would slip through.
+        surroundings = " ".join(f"{e.title} {e.quote}" for e in cited)
         missing = [n for n in names if not name_supported(n, surroundings)]
         if missing:
             result.sentences.append(

@@ -140,6 +140,12 @@ class AnswerSettings(BaseModel):
         description="Abstain when no evidence sentence scores above this similarity. None: the "
         "embedder's calibrated default (scales differ between embedders).",
     )
+    extractive_margin: float = Field(
+        default=0.04,
+        description="When no generated sentence survives verification, quote the best evidence only if it "
+        "scores this much above the relevance floor (and shares a name or keyword with the question); "
+        "otherwise abstain.",
+    )
     max_question_chars: int = Field(default=1000, ge=10, description="Longer questions are refused.")
     history_turns: int = Field(default=6, ge=0, description="Conversation turns used to rewrite follow-ups.")
     translate_extractive: bool = Field(

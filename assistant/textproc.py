@@ -583,6 +583,8 @@ def number_facts(text: str) -> set[str]:
     """Canonical numeric and temporal facts in a text: numbers (separators normalised), months as
     'month:N', seasons as 'season:NAME', weekdays as 'weekday:N'."""
     facts: set[str] = set()
+    # "100, 000" (a model's spacing) is one number, like "100,000".
+    text = re.sub(r"(\d)([.,]) (\d{3})\b", r"\1\2\3", text)
     remaining = text
     for match in _ISO_DATE.finditer(text):
         facts.add(str(int(match.group(1))))
@@ -601,8 +603,9 @@ def number_facts(text: str) -> set[str]:
         for key, season in SEASONS.items():
             if lower == key or (lower.startswith(key) and len(key) >= 6):
                 facts.add(f"season:{season}")
-        if lower in WEEKDAYS:
-            facts.add(f"weekday:{WEEKDAYS[lower]}")
+        for key, weekday in WEEKDAYS.items():
+            if lower == key or (lower.startswith(key) and len(key) >= 6):  # "Samstagabend"
+                facts.add(f"weekday:{weekday}")
         month = MONTHS.get(lower)
         if month is not None and (len(word) > 3 or word[:1].isupper()):
             # "may"/"mai" as ordinary words are too common to count unless capitalised.

@@ -167,3 +167,13 @@ def test_translation_that_adds_a_number_is_rejected(make_settings: Callable[...,
     )
     answer = _with_model(make_settings, model).ask("Who confirmed the withdrawal from Karabakh?")
     assert "5,000" not in answer.answer and "5000" not in answer.answer
+
+
+def test_rejected_draft_on_an_unrelated_question_abstains_instead_of_quoting(
+    make_settings: Callable[..., Settings],
+) -> None:
+    model = FakeChatModel(script=["Loreen won the contest in Liverpool [1]."])
+    assistant = _with_model(make_settings, model, answer={"min_relevance": 0.0, "extractive_margin": 0.0})
+    answer = assistant.ask("Who won the Eurovision Song Contest?")
+    assert model.requests, "the question must reach the model for this test to mean anything"
+    assert answer.abstained and answer.citations == [] and "Loreen" not in answer.answer

@@ -143,3 +143,14 @@ def test_an_answer_of_only_coverage_notes_is_a_decline() -> None:
     assert result.only_notes and not result.has_cited_claim
     mixed = _check("Peskov confirmed that the withdrawal had begun [1]. The articles give no date for it.")
     assert mixed.has_cited_claim and not mixed.only_notes and all(s.kept for s in mixed.sentences)
+
+
+def test_names_from_the_question_do_not_support_a_claim() -> None:
+    # A false premise: the question names DW and an end-of-year date the evidence never gives.
+    result = verify_answer(
+        "According to DW, Medvedev said the withdrawal had begun [1].",
+        EVIDENCE,
+        question="According to DW, Medvedev said the withdrawal had begun. Why?",
+        language="en",
+    )
+    assert not result.sentences[0].kept

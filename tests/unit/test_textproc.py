@@ -82,3 +82,8 @@ def test_seasons_and_weekdays_are_temporal_facts() -> None:
 def test_hyphenated_exonyms_need_one_supported_part() -> None:
     assert name_supported("Nagorno-Karabakh", "Abzug aus Berg-Karabach")
     assert not name_supported("Nagorno-Ossetia", "Abzug aus Berg-Karabach")
+
+
+def test_spaced_thousands_and_weekday_compounds() -> None:
+    assert number_facts("approximately 100, 000 Armenians") == {"100000"}
+    assert number_facts("am Samstagabend") == {"weekday:6"}

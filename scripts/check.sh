@@ -10,8 +10,8 @@ fi
 export ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 DO_NOT_TRACK=1
 
 echo "== ruff"
-ruff check assistant tests evals benchmarks
-ruff format --check assistant tests evals benchmarks
+ruff check .
+ruff format --check .
 echo "== mypy (strict on assistant/)"
 mypy
 echo "== pytest"

@@ -1,0 +1,178 @@
+"""Measuring wrappers around the project's backends, and a stand-in embedder for pipeline-only runs."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from assistant.backends.base import ArticleRecord, Embedder, Vectors
+from assistant.backends.index_chroma import ChromaIndex
+from assistant.types import Chunk, Filters
+
+
+class TimedEmbedder:
+    """Forwards to an Embedder and adds up the seconds and texts spent in it."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.passage_s = 0.0
+        self.passages = 0
+        self.query_s = 0.0
+        self.queries = 0
+
+    @property
+    def id(self) -> str:
+        return self.inner.id
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def __getattr__(self, name: str) -> Any:  # relevance_floor and other optional attributes
+        return getattr(self.inner, name)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        started = time.perf_counter()
+        out = self.inner.embed_passages(texts)
+        self.passage_s += time.perf_counter() - started
+        self.passages += len(texts)
+        return out
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        started = time.perf_counter()
+        out = self.inner.embed_queries(texts)
+        self.query_s += time.perf_counter() - started
+        self.queries += len(texts)
+        return out
+
+
+class StandInEmbedder:
+    """Deterministic pseudo-random unit vectors at next to no cost: isolates load/chunk/upsert time.
+
+    The vectors carry no meaning; the embedding cost of a real model is accounted for separately."""
+
+    def __init__(self, dim: int = 384) -> None:
+        self._dim = dim
+
+    @property
+    def id(self) -> str:
+        return f"standin-{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    relevance_floor = 0.0
+
+    def _encode(self, texts: Sequence[str]) -> Vectors:
+        out = np.empty((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            rng = np.random.default_rng(zlib.crc32(text.encode("utf-8")))
+            out[i] = rng.standard_normal(self._dim, dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        return self._encode(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._encode(texts)
+
+
+class TimedIndex(ChromaIndex):
+    """A ChromaIndex that adds up the seconds spent in each storage call (for the ingest breakdown)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def _timed(self, name: str, started: float) -> None:
+        self.seconds[name] += time.perf_counter() - started
+        self.calls[name] += 1
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        t = time.perf_counter()
+        try:
+            return super().existing_ids(ids)
+        finally:
+            self._timed("existing_ids", t)
+
+    def chunk_ids_of(self, article_id: str) -> list[str]:
+        t = time.perf_counter()
+        try:
+            return super().chunk_ids_of(article_id)
+        finally:
+            self._timed("chunk_ids_of", t)
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        t = time.perf_counter()
+        try:
+            super().upsert(chunks, vectors)
+        finally:
+            self._timed("upsert", t)
+
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        t = time.perf_counter()
+        try:
+            super().update_metadata(chunks)
+        finally:
+            self._timed("update_metadata", t)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        t = time.perf_counter()
+        try:
+            super().delete(ids)
+        finally:
+            self._timed("delete", t)
+
+    def articles(self) -> dict[str, ArticleRecord]:
+        t = time.perf_counter()
+        try:
+            return super().articles()
+        finally:
+            self._timed("articles", t)
+
+    def put_articles(self, records: Sequence[ArticleRecord]) -> None:
+        t = time.perf_counter()
+        try:
+            super().put_articles(records)
+        finally:
+            self._timed("put_articles", t)
+
+    def query(self, vector: Vectors, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        t = time.perf_counter()
+        try:
+            return super().query(vector, k, filters)
+        finally:
+            self._timed("query", t)
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        t = time.perf_counter()
+        try:
+            return super().get_chunks(ids)
+        finally:
+            self._timed("get_chunks", t)
+
+    def vectors_of(self, ids: Sequence[str]) -> dict[str, Vectors]:
+        t = time.perf_counter()
+        try:
+            return super().vectors_of(ids)
+        finally:
+            self._timed("vectors_of", t)
+
+    def generation(self) -> str:
+        t = time.perf_counter()
+        try:
+            return super().generation()
+        finally:
+            self._timed("generation", t)
+
+    def reset_timers(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from benchmarks.corpus import DEFAULT_GNAD, ROOT
 from benchmarks.questions import QUESTIONS
-from benchmarks.report import write_report
+from benchmarks.report import performance_table, write_report
 from benchmarks.runner import SECTIONS, RunConfig, Runner, rebuild
 
 
@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="re-derive the tables and verdicts of a stored result from its phases (no measuring)",
     )
+    p.add_argument(
+        "--summary",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="print the README performance table of a result",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -106,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("benchmarks").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    if args.summary is not None:
+        print(performance_table(json.loads(args.summary.read_text(encoding="utf-8"))))
+        return 0
     if args.rebuild is not None:
         stored = json.loads(args.rebuild.read_text(encoding="utf-8"))
         json_path, md_path = write_report(rebuild(stored), args.rebuild.parent)

@@ -442,3 +442,22 @@ def test_rebuild_recomputes_sections_and_targets_from_stored_phases() -> None:
         10.0,
         "1.00x faster",
     ]
+
+
+def test_performance_table_summarises_a_run() -> None:
+    phases = {
+        "ingest_ours": _payload({"seconds": 400.0, "chunks_per_s": 9.9, "articles": 1033}, peak_rss_mb=460.0),
+        "ingest_baseline": _payload({"seconds": 420.0, "chunks_per_s": 8.7}, peak_rss_mb=500.0),
+        "reingest_ours": _payload({"seconds": 2.5}),
+        "search_10000_ours": _payload({"hybrid_ms": {"p95": 60.0}}),
+        "search_10000_baseline": _payload({"similarity_search_ms": {"p95": 40.0}}),
+    }
+    result = {"phases": phases, "targets": runner.judge_targets(phases, quick=False), "sections": {}}
+    lines = report.performance_table(result).splitlines()
+    assert lines[0] == "| figure | ours | LangChain recipe | target |"
+    assert (
+        "| ingest from scratch (1,033 articles) | 400 s (9.90 chunks/s) | 420 s (8.70 chunks/s) |" in lines[2]
+    )
+    assert lines[2].endswith("≤ 180 s: missed |")
+    assert "| search p95 at 10,000 chunks (ours: hybrid) | 60.0 ms | 40.0 ms | ≤ 100 ms: met |" in lines
+    assert "| peak RSS: ingest | 460 MiB | 500 MiB | – |" in lines

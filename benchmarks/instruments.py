@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from assistant.backends.base import ArticleRecord, Embedder, Vectors
+from assistant.backends.base import ArticleRecord, ChatModel, Embedder, Message, Vectors
 from assistant.backends.index_chroma import ChromaIndex
 from assistant.types import Chunk, Filters
 
@@ -176,3 +177,62 @@ class TimedIndex(ChromaIndex):
     def reset_timers(self) -> None:
         self.seconds.clear()
         self.calls.clear()
+
+
+class RecordingChatModel:
+    """Forwards to a ChatModel and keeps, per stream() call, the kind of prompt and the model's own
+    generation stats (prompt tokens, tokens reused from the KV cache, prefill seconds) when it has them."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+        self.calls: list[dict[str, Any]] = []
+
+    @property
+    def backend(self) -> str:
+        return self.inner.backend
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    def __getattr__(self, name: str) -> Any:  # load_seconds, last_stats
+        return getattr(self.inner, name)
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        system = next((m["content"] for m in messages if m["role"] == "system"), "")
+        started = time.perf_counter()
+        first: float | None = None
+        try:
+            for piece in self.inner.stream(
+                messages, max_tokens=max_tokens, temperature=temperature, stop=stop
+            ):
+                if first is None:
+                    first = time.perf_counter() - started
+                yield piece
+        finally:
+            stats = getattr(self.inner, "last_stats", None)
+            record: dict[str, Any] = {
+                "system_prompt": " ".join(system.split())[:60],
+                "first_piece_s": None if first is None else round(first, 3),
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+            if stats is not None and dataclasses.is_dataclass(stats):
+                record.update(
+                    {
+                        k: round(v, 3) if isinstance(v, float) else v
+                        for k, v in dataclasses.asdict(stats).items()
+                    }  # type: ignore[arg-type]
+                )
+            self.calls.append(record)
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            close()

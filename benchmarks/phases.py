@@ -3,7 +3,6 @@ and no phase warms a cache for the next. A phase takes and returns JSON-able dic
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import random
@@ -23,7 +22,7 @@ from assistant.loaders import CsvOptions
 from assistant.service import Assistant
 from assistant.types import Answer, FinalEvent, TokenEvent
 from benchmarks import baseline, corpus, grounding
-from benchmarks.instruments import StandInEmbedder, TimedEmbedder, TimedIndex
+from benchmarks.instruments import RecordingChatModel, StandInEmbedder, TimedEmbedder, TimedIndex
 from benchmarks.questions import QUESTIONS, Question
 from benchmarks.stats import rate, summarize
 
@@ -447,14 +446,6 @@ def _questions(ids: list[str] | None) -> list[Question]:
     return [q for q in QUESTIONS if ids is None or q.id in ids]
 
 
-def _llm_stats(llm: object) -> dict[str, Any] | None:
-    stats = getattr(llm, "last_stats", None)
-    if stats is None or not dataclasses.is_dataclass(stats):
-        return None
-    out = dataclasses.asdict(stats)  # type: ignore[arg-type]
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
-
-
 def _load_seconds(llm: object) -> float | None:
     seconds = getattr(llm, "load_seconds", None)
     return round(seconds, 3) if isinstance(seconds, float) else None
@@ -465,7 +456,16 @@ def answer_ours(args: dict[str, Any]) -> dict[str, Any]:
     """Ask each question through Assistant.ask_stream; time the first draft token and the final
     answer; score the verified answer and, for comparison, the unverified draft."""
     settings = _settings(args["index_dir"])
-    assistant = Assistant.from_settings(settings)
+    embedder = factory.make_embedder(settings)
+    made: list[RecordingChatModel] = []
+
+    def make_llm() -> RecordingChatModel:
+        made.append(RecordingChatModel(factory.make_chat_model(settings)))
+        return made[-1]
+
+    assistant = Assistant(
+        settings, embedder=embedder, index=factory.make_index(settings, embedder), llm=make_llm
+    )
     ensure = assistant.ingest([Path(p) for p in args["paths"]], csv=_csv(args))
     backend, model = assistant.llm_info
     floor = settings.answer.min_relevance
@@ -473,6 +473,8 @@ def answer_ours(args: dict[str, Any]) -> dict[str, Any]:
         floor = float(getattr(assistant.embedder, "relevance_floor", 0.5))
 
     def ask(question: str) -> tuple[Answer, str, float | None, float]:
+        del calls[:]
+        started_calls = len(assistant.llm().calls)  # type: ignore[attr-defined]
         started = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
@@ -485,8 +487,10 @@ def answer_ours(args: dict[str, Any]) -> dict[str, Any]:
             elif isinstance(event, FinalEvent):
                 answer = event.answer
         assert answer is not None
+        calls.extend(assistant.llm().calls[started_calls:])  # type: ignore[attr-defined]
         return answer, "".join(pieces), first, time.perf_counter() - started
 
+    calls: list[dict[str, Any]] = []
     _, _, cold_first, cold_total = ask(WARMUP_QUESTION)
     cold = {
         "first_token_s": None if cold_first is None else round(cold_first, 3),
@@ -535,7 +539,9 @@ def answer_ours(args: dict[str, Any]) -> dict[str, Any]:
                 "draft": draft,
                 "cited_articles": sorted({c.article_id for c in answer.citations}),
                 "expected_article": q.article,
-                "llm_stats": _llm_stats(assistant.llm()),
+                # The answer prompt's own stats; later calls (translating quotes) are listed apart.
+                "llm_stats": calls[0] if calls else None,
+                "llm_calls": list(calls),
                 "grounding": final,
                 "draft_grounding": draft_score,
             }
@@ -558,7 +564,7 @@ def answer_baseline(args: dict[str, Any]) -> dict[str, Any]:
     settings = _settings(args["store_dir"])
     embeddings = baseline.ProjectEmbeddings(factory.make_embedder(settings))
     store = baseline.open_store(Path(args["store_dir"]), embeddings)
-    llm = factory.make_chat_model(settings)
+    llm = RecordingChatModel(factory.make_chat_model(settings))
     backend, model = factory.describe_chat_model(settings)
 
     def ask(question: str) -> tuple[list[Any], str, float | None, float]:
@@ -605,11 +611,10 @@ def answer_baseline(args: dict[str, Any]) -> dict[str, Any]:
                 "answer": text,
                 "retrieved_articles": [str(d.metadata.get("article_id")) for d in docs],
                 "expected_article": q.article,
-                "llm_stats": _llm_stats(llm),
+                "llm_stats": llm.calls[-1] if llm.calls else None,
+                "llm_calls": llm.calls[-1:],
                 "grounding": score,
             }
         )
-    close = getattr(llm, "close", None)
-    if callable(close):
-        close()
+    llm.close()
     return {"backend": backend, "model": model, "cold": cold, "questions": rows}

@@ -390,6 +390,12 @@ def _rows(
     return rows
 
 
+def _cpu_row(label: str, ours: dict[str, Any] | None, base: dict[str, Any] | None) -> list[Any]:
+    o = ours.get("cpu_s") if ours and ours.get("ok") else None
+    b = base.get("cpu_s") if base and base.get("ok") else None
+    return [label, o, b, _cmp(o, b, higher_is_better=False, words=SMALLER)]
+
+
 def _rss_row(label: str, ours: dict[str, Any] | None, base: dict[str, Any] | None) -> list[Any]:
     o = ours.get("peak_rss_mb") if ours and ours.get("ok") else None
     b = base.get("peak_rss_mb") if base and base.get("ok") else None
@@ -422,6 +428,7 @@ def build_ingest_section(
     s_base: dict[str, Any] | None,
 ) -> dict[str, Any]:
     real_rows = _rows(ours, base, _INGEST_ROWS)
+    real_rows.append(_cpu_row("CPU time of the whole phase process (s)", ours, base))
     real_rows.append(_rss_row("peak RSS (MiB)", ours, base))
     real_rows.append(
         [
@@ -504,6 +511,7 @@ def build_ingest_section(
         )
         rows.append(["chunks/s with embedding, extrapolated", ext[0][2], ext[1][2], None])
         rows.append(["unchanged re-ingest (s)", _get(s_again, "seconds"), "n/a", None])
+        rows.append(_cpu_row("CPU time of the whole phase process (s)", s_ours, s_base))
         rows.append(_rss_row("peak RSS (MiB)", s_ours, s_base))
         tables.append(
             {
@@ -676,6 +684,11 @@ def _stat(rows: list[dict[str, Any]], key: str, q: float) -> float | None:
     return round(percentile(values, q), 2) if values else None
 
 
+def _extra_calls(rows: list[dict[str, Any]]) -> int | None:
+    counted = [len(r["llm_calls"]) - 1 for r in rows if r.get("llm_calls")]
+    return sum(counted) if counted else None
+
+
 def _mean_stat(rows: list[dict[str, Any]], key: str) -> float | None:
     values = [r["llm_stats"][key] for r in rows if r.get("llm_stats") and key in r["llm_stats"]]
     return round(sum(values) / len(values), 1) if values else None
@@ -701,10 +714,16 @@ def build_answer_section(ours: dict[str, Any], base: dict[str, Any]) -> dict[str
         timing("total, median (s)", "total_s", 50),
         timing("total, p95 (s)", "total_s", 95),
         ["retrieval + evidence selection, median (s)", _stat(o_rows, "retrieve_s", 50), None, None],
-        llm("prompt tokens, mean", "prompt_tokens"),
-        llm("of which reused from the KV cache, mean", "reused_tokens"),
-        llm("prompt processing, mean (s)", "prefill_s"),
-        llm("generated tokens, mean", "generated_tokens"),
+        llm("answer prompt: tokens, mean", "prompt_tokens"),
+        llm("answer prompt: reused from the KV cache, mean", "reused_tokens"),
+        llm("answer prompt: processing time, mean (s)", "prefill_s"),
+        llm("answer: generated tokens, mean", "generated_tokens"),
+        [
+            "further LLM calls after the answer (translating quoted evidence)",
+            _extra_calls(o_rows),
+            _extra_calls(b_rows),
+            None,
+        ],
         [
             "cold: first question incl. model load (s)",
             _get(ours, "cold", "total_s"),
@@ -712,6 +731,7 @@ def build_answer_section(ours: dict[str, Any], base: dict[str, Any]) -> dict[str
             None,
         ],
         ["model load (s)", _get(ours, "cold", "model_load_s"), _get(base, "cold", "model_load_s"), None],
+        _cpu_row("CPU time of the whole phase process (s)", ours, base),
         _rss_row("peak RSS (MiB)", ours, base),
     ]
     agg_o = aggregate([r["grounding"] for r in o_rows])

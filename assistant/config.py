@@ -59,6 +59,11 @@ class IndexSettings(BaseModel):
     prefix: str = Field(
         default="news", description="Collection name prefix; the rest encodes embedder and chunking."
     )
+    write_batch: int = Field(
+        default=1024,
+        ge=1,
+        description="Embedded chunks buffered per index write during ingest (written at least every 15 s).",
+    )
 
 
 class EmbeddingSettings(BaseModel):

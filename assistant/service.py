@@ -124,6 +124,7 @@ class Assistant:
             index=self.index,
             chunking=self.settings.chunking,
             batch_size=self.settings.embedding.batch_size,
+            write_batch=self.settings.index.write_batch,
             prune=prune,
             csv=csv,
             progress=progress,

@@ -111,6 +111,13 @@ class TimedIndex(ChromaIndex):
         finally:
             self._timed("chunk_ids_of", t)
 
+    def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        t = time.perf_counter()
+        try:
+            return super().chunk_ids_by_article(article_ids)
+        finally:
+            self._timed("chunk_ids_by_article", t)
+
     def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         t = time.perf_counter()
         try:

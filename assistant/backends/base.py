@@ -102,6 +102,10 @@ class VectorIndex(Protocol):
 
     def delete(self, ids: Sequence[str]) -> None: ...
 
+    def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The stored chunk ids of each of these articles (absent: none stored), in one batched lookup."""
+        ...
+
     def query(self, vector: Vectors, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         """Nearest chunks, best first, with cosine similarity."""
         ...

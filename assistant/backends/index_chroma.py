@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 _MANIFEST_SUFFIX = "--articles"
 # Chroma caps how many items one call may carry (SQLite variable limits); stay well below it.
 _MAX_BATCH = 2000
+# Values per `$in` filter: keeps each metadata query's SQL small.
+_MAX_IN = 500
 
 
 def date_number(date: str | None, *, end: bool = False) -> int:
@@ -261,6 +263,19 @@ class ChromaIndex:
         if opened is None:
             return []
         return list(opened[0].get(where={"article_id": article_id}, include=[])["ids"])
+
+    def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        opened = self._open(create=False)
+        if opened is None or not article_ids:
+            return {}
+        owned: dict[str, list[str]] = {}
+        unique = list(dict.fromkeys(article_ids))
+        for i in range(0, len(unique), _MAX_IN):
+            part = unique[i : i + _MAX_IN]
+            got = opened[0].get(where={"article_id": {"$in": part}}, include=["metadatas"])
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                owned.setdefault(str(meta.get("article_id", "")), []).append(cid)
+        return owned
 
     def query(self, vector: Vectors, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         collection, _ = self._require()

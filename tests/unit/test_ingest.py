@@ -22,8 +22,10 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-def _assistant(make_settings: Callable[..., Settings]) -> tuple[Assistant, HashingEmbedder]:
-    settings = make_settings()
+def _assistant(
+    make_settings: Callable[..., Settings], **overrides: object
+) -> tuple[Assistant, HashingEmbedder]:
+    settings = make_settings(**overrides)
     embedder = HashingEmbedder()
     from assistant.backends.factory import make_index
 
@@ -82,7 +84,8 @@ def test_prune_removes_articles_of_deleted_files(
 def test_interrupted_ingest_is_completed_without_duplicates(
     make_settings: Callable[..., Settings], corpus: Path
 ) -> None:
-    assistant, _ = _assistant(make_settings)
+    # Small batches so the run writes several times before the simulated crash.
+    assistant, _ = _assistant(make_settings, embedding={"batch_size": 2}, index={"write_batch": 2})
 
     class Crash(Exception):
         pass
@@ -92,7 +95,7 @@ def test_interrupted_ingest_is_completed_without_duplicates(
 
     def crash_after_two(records):  # type: ignore[no-untyped-def]
         nonlocal calls
-        calls += 1
+        calls += len(records)
         if calls > 2:
             raise Crash
         original(records)
@@ -129,3 +132,29 @@ def test_bad_files_are_skipped_with_reasons(make_settings: Callable[..., Setting
 
 def _all_ids(assistant: Assistant) -> list[str]:
     return [c.id for c in assistant.index.iter_chunks()]
+
+
+def test_writes_are_batched_across_articles(make_settings: Callable[..., Settings], corpus: Path) -> None:
+    # Per-article manifest writes (each bumping the index generation) dominated large ingests.
+    assistant, _ = _assistant(make_settings, embedding={"batch_size": 4}, index={"write_batch": 10})
+    calls: dict[str, list[int]] = {"upsert": [], "put_articles": []}
+    upsert, put_articles = assistant.index.upsert, assistant.index.put_articles
+
+    def count_upsert(chunks, vectors):  # type: ignore[no-untyped-def]
+        calls["upsert"].append(len(chunks))
+        upsert(chunks, vectors)
+
+    def count_put(records):  # type: ignore[no-untyped-def]
+        calls["put_articles"].append(len(records))
+        put_articles(records)
+
+    assistant.index.upsert = count_upsert  # type: ignore[method-assign]
+    assistant.index.put_articles = count_put  # type: ignore[method-assign]
+    report = assistant.ingest([corpus])
+    assert report.added == 5 and sum(calls["put_articles"]) == 5
+    assert sum(calls["upsert"]) == report.chunks_embedded == assistant.index.count()
+    # A write once 10 chunks are buffered (after 3 embedding batches of 4) and one for the rest.
+    assert report.chunks_embedded > 12
+    assert calls["upsert"][:-1] == [12] * (len(calls["upsert"]) - 1)
+    assert len(calls["upsert"]) == -(-report.chunks_embedded // 12)
+    assert len(calls["put_articles"]) <= len(calls["upsert"])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from assistant.config import ChunkingSettings
-from assistant.loaders import load_paths
+from assistant.loaders import CsvOptions, load_paths
 from benchmarks import corpus, grounding, report, runner, stats
 from benchmarks.__main__ import build_parser, config_from
 from benchmarks.instruments import StandInEmbedder
@@ -461,3 +461,15 @@ def test_performance_table_summarises_a_run() -> None:
     assert lines[2].endswith("≤ 180 s: missed |")
     assert "| search p95 at 10,000 chunks (ours: hybrid) | 60.0 ms | 40.0 ms | ≤ 100 ms: met |" in lines
     assert "| peak RSS: ingest | 460 MiB | 500 MiB | – |" in lines
+
+
+def test_profile_gnad_subset_keeps_whole_quoted_rows(tmp_path: Path) -> None:
+    from benchmarks.profile import _gnad_subset
+
+    source = tmp_path / "gnad.csv"
+    source.write_text("Web;'Ein Text; mit Semikolon'\nSport;Kurz\nInland;'Drei'\n", "utf-8")
+    subset = _gnad_subset(source, 2, tmp_path)
+    assert subset is not None
+    loaded = load_paths([subset], csv=CsvOptions.gnad())
+    assert [a.text for a in loaded.articles] == ["Ein Text; mit Semikolon", "Kurz"]
+    assert _gnad_subset(tmp_path / "missing.csv", 2, tmp_path) is None

@@ -65,9 +65,13 @@ def select_evidence(
     embedder: Embedder,
     *,
     max_evidence: int,
+    max_chars: int | None = None,
 ) -> list[Evidence]:
     """Score every sentence of the retrieved passages against the question (cross-lingual, with e5)
-    plus a small same-language term-overlap bonus; return the best, numbered from 1."""
+    plus a small same-language term-overlap bonus; return the best, numbered from 1.
+
+    `max_chars` caps the quoted text in total (the best sentence is always kept): prompt tokens are
+    what the answer's first token waits for on a CPU, and a few long sentences can double them."""
     seen: set[tuple[str, int]] = set()
     candidates: list[_Candidate] = []
     for passage in passages:
@@ -92,7 +96,13 @@ def select_evidence(
         scored.append((float(sim) + 0.05 * overlap + 0.03 * cand.passage.score, cand))
     scored.sort(key=lambda item: -item[0])
     evidence: list[Evidence] = []
-    for score, cand in scored[:max_evidence]:
+    used = 0
+    for score, cand in scored:
+        if len(evidence) >= max_evidence:
+            break
+        if evidence and max_chars is not None and used + len(cand.text) > max_chars:
+            continue  # a shorter, lower-ranked sentence may still fit
+        used += len(cand.text)
         chunk = cand.passage.chunk
         evidence.append(
             Evidence(
@@ -179,7 +189,13 @@ class Answerer:
         yield StatusEvent(text="Searching the articles")
         t0 = time.perf_counter()
         passages = self._retrieve(standalone, language)
-        evidence = select_evidence(standalone, passages, self._embedder, max_evidence=self._s.max_evidence)
+        evidence = select_evidence(
+            standalone,
+            passages,
+            self._embedder,
+            max_evidence=self._s.max_evidence,
+            max_chars=self._s.max_evidence_chars,
+        )
         timings = Timings(retrieve_s=round(time.perf_counter() - t0, 3))
         base = Answer(
             question=question,

@@ -1,18 +1,22 @@
 """In-process chat model: a GGUF (the bundled Qwen2.5-Coder-1.5B by default) run on CPU with cyllama.
 
 All llama.cpp work happens on one worker thread per instance; the KV cache of the previous prompt is
-kept so a shared prefix (the fixed system prompt) is not processed again on the next call.
+kept so a shared prefix (the fixed system prompt) is not processed again on the next call. Because the
+answer pipeline alternates prompts with different system messages (answer, translate, rewrite), the KV
+state right after each long system message is also kept as a snapshot and restored when it comes back.
 """
 
 from __future__ import annotations
 
 import codecs
+import itertools
 import logging
 import os
 import queue
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +42,12 @@ _VOCAB_BPE = 2
 _SLOT = "\ue000{}\ue001"
 # Grace beyond the deadline before the caller stops waiting for a worker stuck inside one decode.
 _TIMEOUT_GRACE_S = 1.0
+# Prefix snapshots: a shorter system prompt is cheaper to prefill again than to keep around; a few
+# entries cover the pipeline's prompts (answer, rewrite, translate). About 28 KiB per token for the
+# bundled model, so a ~450-token answer system prompt takes ~13 MiB.
+_SNAPSHOT_MIN_TOKENS = 32
+_SNAPSHOT_MAX_ENTRIES = 4
+_SNAPSHOT_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,56 @@ class _Cancelled(Exception):
     """The consumer went away; the worker stops quietly."""
 
 
+class _Snapshots:
+    """LRU of saved KV states of sequence 0, each keyed by exactly the prompt tokens it holds.
+
+    Keying by the tokens themselves (not by message text) makes a restore correct by construction:
+    it is only used when its key is a token prefix of the new prompt.
+    """
+
+    def __init__(
+        self, max_entries: int = _SNAPSHOT_MAX_ENTRIES, max_bytes: int = _SNAPSHOT_MAX_BYTES
+    ) -> None:
+        self._max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self.nbytes = 0
+
+    def __contains__(self, key: tuple[int, ...]) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def longest_prefix(self, tokens: Sequence[int], limit: int) -> tuple[tuple[int, ...], bytes] | None:
+        """The longest snapshot whose key starts `tokens` and has at most `limit` tokens (marked used)."""
+        fits = [k for k in self._entries if len(k) <= limit and _common_prefix(tokens, k) == len(k)]
+        if not fits:
+            return None
+        best = max(fits, key=len)
+        self._entries.move_to_end(best)
+        return best, self._entries[best]
+
+    def add(self, key: tuple[int, ...], data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        self.discard(key)
+        self._entries[key] = data
+        self.nbytes += len(data)
+        while len(self._entries) > self._max_entries or self.nbytes > self.max_bytes:
+            _, old = self._entries.popitem(last=False)
+            self.nbytes -= len(old)
+
+    def discard(self, key: tuple[int, ...]) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.nbytes -= len(old)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.nbytes = 0
+
+
 @dataclass
 class _Runtime:
     """The loaded model and its one context. Touched only on the worker thread."""
@@ -90,6 +150,7 @@ class _Runtime:
     template: str | None
     # Tokens whose keys/values are in the KV cache at positions 0..len-1.
     cached: list[int] = field(default_factory=list)
+    snapshots: _Snapshots = field(default_factory=_Snapshots)
 
 
 class EmbeddedChatModel:
@@ -98,7 +159,8 @@ class EmbeddedChatModel:
     Calls from any thread are served one at a time in arrival order. `llm.timeout_s` bounds each
     generation from the moment the worker starts it (loading the model and waiting do not count).
 
-    `reuse_prefix=False` clears the KV cache on every call (only useful to measure what reuse saves).
+    `reuse_prefix=False` clears the KV cache on every call and keeps no prefix snapshots (only useful to
+    measure what reuse saves).
     """
 
     def __init__(self, settings: LLMSettings, *, reuse_prefix: bool = True) -> None:
@@ -279,11 +341,12 @@ class EmbeddedChatModel:
     def _free(self) -> None:
         rt, self._rt = self._rt, None
         if rt is not None:
+            rt.snapshots.clear()
             rt.ctx.close()
             rt.model.close()
 
     def _generate(self, rt: _Runtime, req: _Request) -> None:
-        tokens = _prompt_tokens(rt, req.messages)
+        tokens, boundary = _prompt_tokens(rt, req.messages)
         if len(tokens) >= rt.n_ctx:
             raise GenerationError(
                 f"The prompt has {len(tokens)} tokens but the context window holds {rt.n_ctx} "
@@ -291,7 +354,7 @@ class EmbeddedChatModel:
             )
         budget = min(req.max_tokens, rt.n_ctx - len(tokens))
         t0 = time.perf_counter()
-        reused = self._prefill(rt, tokens, req)
+        reused = self._prefill(rt, tokens, boundary, req)
         t1 = time.perf_counter()
         sampler = _make_sampler(rt.lib, req.temperature)
         decoder = _TokenDecoder(rt.vocab)
@@ -323,18 +386,29 @@ class EmbeddedChatModel:
                 len(tokens), reused, t1 - t0, generated, time.perf_counter() - t1
             )
 
-    def _prefill(self, rt: _Runtime, tokens: list[int], req: _Request) -> int:
-        keep = _common_prefix(rt.cached, tokens) if self._reuse_prefix else 0
+    def _prefill(self, rt: _Runtime, tokens: list[int], boundary: int | None, req: _Request) -> int:
+        """Bring the KV cache to `tokens`, reusing what it (or a snapshot) holds; returns tokens reused.
+
+        `boundary` ends the system message: the KV state there is snapshotted so the next prompt with
+        the same system message skips it even after prompts with other system messages came between.
+        The batches always split at the boundary, also without reuse, so the prefix is computed the
+        same way whether it is restored or decoded fresh (no batch-size dependent float differences).
+        """
         # At least the last prompt token must be decoded again: its logits pick the first reply token.
-        keep = min(keep, len(tokens) - 1)
+        limit = len(tokens) - 1
+        keep = min(_common_prefix(rt.cached, tokens), limit) if self._reuse_prefix else 0
+        if self._reuse_prefix:
+            keep = _restore_snapshot(rt, tokens, keep, limit)
         if keep < len(rt.cached):
             if not rt.ctx.memory_seq_rm(0, keep, -1):
                 rt.ctx.kv_cache_clear()
                 keep = 0
             del rt.cached[keep:]
-        for start in range(keep, len(tokens), _N_BATCH):
+        for start, end in _batches(keep, len(tokens), boundary):
             self._check(req)
-            self._decode(rt, tokens[start : start + _N_BATCH], req)
+            self._decode(rt, tokens[start:end], req)
+            if end == boundary and self._reuse_prefix:
+                _save_snapshot(rt)
         log.debug("Prompt: %d tokens, %d reused from the KV cache", len(tokens), keep)
         return keep
 
@@ -367,6 +441,61 @@ class EmbeddedChatModel:
         if time.monotonic() > req.deadline and not req.cancelled.is_set():
             return self._timeout_error()
         return _Cancelled()
+
+
+def _batches(start: int, end: int, boundary: int | None) -> Iterator[tuple[int, int]]:
+    """[start, end) in slices of at most _N_BATCH tokens, one of them ending exactly at `boundary`."""
+    cuts = [start, boundary, end] if boundary is not None and start < boundary < end else [start, end]
+    for lo, hi in itertools.pairwise(cuts):
+        for s in range(lo, hi, _N_BATCH):
+            yield s, min(s + _N_BATCH, hi)
+
+
+def _restore_snapshot(rt: _Runtime, tokens: Sequence[int], keep: int, limit: int) -> int:
+    """Load the longest snapshot that starts `tokens` if it beats the `keep` tokens already cached.
+
+    Returns how many prompt tokens the KV cache now holds. A failed restore leaves the cache empty
+    (llama.cpp clears the sequence before loading), which is still correct, only slower.
+    """
+    found = rt.snapshots.longest_prefix(tokens, limit)
+    if found is None or len(found[0]) <= keep:
+        return keep
+    key, data = found
+    try:
+        if not rt.ctx.memory_seq_rm(0, -1, -1):
+            rt.ctx.kv_cache_clear()
+        rt.ctx.set_state_seq_data(data, 0)  # raises ValueError when llama.cpp reports failure
+        restored = int(rt.ctx.memory_seq_pos_max(0)) + 1
+        if restored != len(key):
+            raise ValueError(f"restored {restored} positions, expected {len(key)}")
+    except Exception as err:  # any failure: forget the snapshot and prefill from scratch
+        log.debug("Could not restore a %d-token prompt snapshot: %s", len(key), err)
+        rt.snapshots.discard(key)
+        if not rt.ctx.memory_seq_rm(0, -1, -1):
+            rt.ctx.kv_cache_clear()
+        rt.cached.clear()
+        return 0
+    rt.cached = list(key)
+    log.debug("Restored a %d-token prompt snapshot", len(key))
+    return len(key)
+
+
+def _save_snapshot(rt: _Runtime) -> None:
+    """Keep the KV state of sequence 0, which holds exactly `rt.cached`, for a later restore."""
+    key = tuple(rt.cached)
+    if len(key) < _SNAPSHOT_MIN_TOKENS or key in rt.snapshots:
+        return
+    try:
+        size = int(rt.ctx.get_state_seq_size(0))
+        if size <= 0 or size > rt.snapshots.max_bytes:
+            log.debug("Not snapshotting a %d-token prompt prefix of %d bytes", len(key), size)
+            return
+        data = bytes(rt.ctx.get_state_seq_data(0))
+    except Exception as err:  # a snapshot is only an optimisation
+        log.debug("Could not snapshot a %d-token prompt prefix: %s", len(key), err)
+        return
+    if data:
+        rt.snapshots.add(key, data)
 
 
 def _available_cores() -> int:
@@ -413,29 +542,36 @@ def _render(rt: _Runtime, messages: Sequence[Message]) -> str:
     return str(rt.model.chat_apply_template(rt.template, chat, True))
 
 
-def _prompt_tokens(rt: _Runtime, messages: Sequence[Message]) -> list[int]:
-    """Template text may contain control tokens; message text never does.
+def _prompt_tokens(rt: _Runtime, messages: Sequence[Message]) -> tuple[list[int], int | None]:
+    """The prompt's tokens, and where a leading system message's content ends (else None).
 
-    Messages are rendered as placeholders, then template pieces are tokenized with special tokens
-    parsed and message contents without, so an article containing `<|im_end|>` stays plain text.
+    Template text may contain control tokens; message text never does. Messages are rendered as
+    placeholders, then template pieces are tokenized with special tokens parsed and message contents
+    without, so an article containing `<|im_end|>` stays plain text. Since each piece is tokenized
+    on its own, the tokens up to the end of the system content depend on nothing that follows; the
+    template text after it might (role names, turn markers), so the boundary is not put any later.
     """
     slots = [_SLOT.format(i) for i in range(len(messages))]
     rendered = _render(rt, [Message(role=m["role"], content=s) for m, s in zip(messages, slots, strict=True)])
     tokens: list[int] = []
+    boundary: int | None = None
     pos = 0
-    for message, slot in zip(messages, slots, strict=True):
+    for i, (message, slot) in enumerate(zip(messages, slots, strict=True)):
         at = rendered.find(slot, pos)
         if at < 0:  # the template dropped this message
             continue
         tokens += rt.vocab.tokenize(rendered[pos:at], False, True)
         tokens += rt.vocab.tokenize(message["content"], False, False)
+        if i == 0 and message["role"] == "system":
+            boundary = len(tokens)
         pos = at + len(slot)
     tokens += rt.vocab.tokenize(rendered[pos:], False, True)
     if rt.vocab.get_add_bos():
         bos = int(rt.vocab.token_bos())
         if not tokens or tokens[0] != bos:
             tokens.insert(0, bos)
-    return [int(t) for t in tokens]
+            boundary = None if boundary is None else boundary + 1
+    return [int(t) for t in tokens], boundary
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

@@ -136,6 +136,45 @@ def test_embedded_reuses_the_shared_prompt_prefix(embedded: EmbeddedChatModel) -
     assert 15 <= stats.reused_tokens < stats.prompt_tokens
 
 
+# Long enough (57 tokens with the template header) to be snapshotted; starts unlike TRANSLATE's.
+NEWS_DESK = (
+    "You are a careful assistant for a regional news desk. Answer in one short sentence, in the language "
+    "of the question, using only facts from the user's message. Never invent names, numbers or dates, and "
+    "say so plainly when the message does not contain the answer."
+)
+TRANSLATE = "Translate the user's text into English. Reply with the translation only."
+
+
+@pytest.mark.model
+def test_embedded_restores_a_system_prompt_after_a_different_one(embedded: EmbeddedChatModel) -> None:
+    # The answer pipeline alternates system prompts (answer, translate): the KV state after the first
+    # one must come back from a snapshot, and give exactly what a fresh prefill gives.
+    first: list[Message] = [
+        {"role": "system", "content": NEWS_DESK},
+        {"role": "user", "content": "Der Bürgermeister von Graz heißt Kahr. Wie heißt er?"},
+    ]
+    between: list[Message] = [
+        {"role": "system", "content": TRANSLATE},
+        {"role": "user", "content": "Guten Morgen, Wien!"},
+    ]
+    again: list[Message] = [
+        {"role": "system", "content": NEWS_DESK},
+        {"role": "user", "content": "Die Brücke in Linz wurde 2024 eröffnet. Wann wurde sie eröffnet?"},
+    ]
+    with EmbeddedChatModel(embedded_settings(n_ctx=1024), reuse_prefix=False) as fresh:
+        expected = complete(fresh, again, max_tokens=12)
+
+    complete(embedded, first, max_tokens=1)
+    complete(embedded, between, max_tokens=1)
+    assert embedded.last_stats is not None and embedded.last_stats.reused_tokens < 10
+    text = complete(embedded, again, max_tokens=12)
+
+    stats = embedded.last_stats
+    assert stats is not None
+    assert 57 <= stats.reused_tokens < stats.prompt_tokens  # the whole system message, not its header
+    assert text == expected
+
+
 @pytest.mark.model
 def test_embedded_serves_callers_on_several_threads(embedded: EmbeddedChatModel) -> None:
     expected = complete(embedded, ECHO, max_tokens=6)

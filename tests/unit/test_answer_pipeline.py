@@ -177,3 +177,26 @@ def test_rejected_draft_on_an_unrelated_question_abstains_instead_of_quoting(
     answer = assistant.ask("Who won the Eurovision Song Contest?")
     assert model.requests, "the question must reach the model for this test to mean anything"
     assert answer.abstained and answer.citations == [] and "Loreen" not in answer.answer
+
+
+def test_evidence_character_budget_keeps_the_best_and_fills_with_what_fits(
+    make_settings: Callable[..., Settings],
+) -> None:
+    from assistant.answer import select_evidence
+
+    settings = make_settings()
+    embedder = make_embedder(settings)
+    assistant = Assistant(settings, embedder=embedder, index=make_index(settings, embedder))
+    assistant.ingest()
+    passages = assistant.search(QUESTION, k=5)
+    full = select_evidence(QUESTION, passages, embedder, max_evidence=6)
+    budget = len(full[0].quote) + min(len(e.quote) for e in full[1:])
+    capped = select_evidence(QUESTION, passages, embedder, max_evidence=6, max_chars=budget)
+    assert capped[0].quote == full[0].quote  # the best sentence always stays
+    assert 2 <= len(capped) < len(full)
+    assert sum(len(e.quote) for e in capped) <= budget
+    assert [e.marker for e in capped] == list(range(1, len(capped) + 1))
+    # A budget smaller than the best sentence still gives the model that one sentence.
+    assert [e.quote for e in select_evidence(QUESTION, passages, embedder, max_evidence=6, max_chars=1)] == [
+        full[0].quote
+    ]

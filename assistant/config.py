@@ -141,7 +141,7 @@ class OllamaSettings(BaseModel):
 class AnswerSettings(BaseModel):
     max_evidence: int = Field(default=6, ge=1, le=20, description="Evidence sentences given to the model.")
     max_evidence_chars: int | None = Field(
-        default=None,
+        default=800,
         ge=100,
         description="Cap on the evidence text given to the model, in characters (the best sentence is "
         "always included). Prompt length is most of the embedded model's time to first token.",

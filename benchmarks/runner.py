@@ -972,10 +972,12 @@ def judge_targets(phases: dict[str, dict[str, Any]], *, quick: bool) -> list[dic
         prompt = _mean_stat(rows, "prompt_tokens")
         reused = _mean_stat(rows, "reused_tokens")
         prefill = _mean_stat(rows, "prefill_s")
+        fresh = round(prompt - reused, 1) if prompt is not None and reused is not None else None
+        speed = f" ({fresh / prefill:.0f} tokens/s)" if fresh and prefill else ""
         cause = (
             f"median retrieval + evidence selection {retrieve} s, then prompt processing of "
-            f"{prompt} tokens ({reused} reused from the KV cache) {prefill} s on average "
-            f"(load avg {_load(answer)})"
+            f"{prompt} tokens ({reused} reused from the KV cache, so {fresh} new) {prefill} s "
+            f"on average{speed} (load avg {_load(answer)})"
         )
     out.append(evaluate(TARGETS_BY_ID["first_token_s"], value, quick=quick, cause=cause))
     return out

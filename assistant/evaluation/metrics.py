@@ -576,6 +576,7 @@ class MetricSpec:
     tolerance: float  # ratchet slack: absolute, or relative for latencies
     relative: bool = False
     min_slack: float = 0.0  # absolute lower bound of a relative slack (latency of a fast fake model)
+    gated: bool = True  # False: reported only; a CI gate on wall-clock time fails on a busy machine
 
 
 # Tolerances (the ratchet's slack) are about one case's worth for the case counts of evals/cases.yaml,
@@ -639,17 +640,9 @@ METRICS: tuple[MetricSpec, ...] = (
         "extractive_rate", "max", "Share of non-abstained answers that fell back to quoting evidence.", 0.05
     ),
     MetricSpec("error_rate", "max", "Share of cases where the assistant raised an error.", 0.0),
-    MetricSpec(
-        "latency_p50_s", "max", "Median seconds per ask() (wall clock).", 1.0, relative=True, min_slack=1.0
-    ),
-    MetricSpec(
-        "latency_p95_s",
-        "max",
-        "95th percentile seconds per ask() (nearest rank).",
-        1.0,
-        relative=True,
-        min_slack=1.0,
-    ),
+    # Speed is measured by benchmarks/, not gated here: reported for context only.
+    MetricSpec("latency_p50_s", "max", "Median seconds per ask() (wall clock).", 0.0, gated=False),
+    MetricSpec("latency_p95_s", "max", "95th percentile seconds per ask() (nearest rank).", 0.0, gated=False),
     MetricSpec(
         "judge_faithfulness", "min", "Optional LLM judge: share of answer sentences it finds supported.", 0.05
     ),

@@ -61,7 +61,9 @@ def render_summary(report: EvalReport) -> list[str]:
     for name, value in report.metrics.items():
         spec = METRIC_SPECS[name]
         status = "FAIL" if name in failed else ("n/a" if value is None else "ok")
-        if name not in report.thresholds and value is not None:
+        if not spec.gated and value is not None:
+            status = "reported, not gated"
+        elif name not in report.thresholds and value is not None:
             status = "ok (no threshold)"
         lines.append(
             f"| {name} | {_num(value)} | {_threshold(report, name)} | {status} | {_cell(spec.description)} |"

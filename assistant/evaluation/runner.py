@@ -201,7 +201,8 @@ def compare(values: Mapping[str, float | None], baseline: Baseline) -> list[Fail
     failures: list[Failure] = []
     for name, t in baseline.thresholds.items():
         value = values.get(name)
-        if value is None:
+        spec = m.METRIC_SPECS.get(name)
+        if value is None or (spec is not None and not spec.gated):
             continue
         if t.min is not None and value < t.min - 1e-9:
             failures.append(Failure(name, value, t.min, "min"))
@@ -236,6 +237,9 @@ def ratchet(
     thresholds = dict(baseline.thresholds)
     for spec in m.METRICS:
         value = values.get(spec.name)
+        if not spec.gated:
+            thresholds.pop(spec.name, None)
+            continue
         if value is None:
             continue
         old_t = thresholds.get(spec.name)

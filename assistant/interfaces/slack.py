@@ -5,14 +5,16 @@ Only Slack plumbing lives here: acknowledging in time, threads, dedupe, rate lim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+import signal
 import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -734,22 +736,45 @@ def run(
     app, bot = _build(assistant, settings)
     ready = on_ready or log.info
     try:
-        if mode == "socket":
-            handler = start_socket_mode(app, settings)
-            ready(f"Connected to Slack in Socket Mode as @{bot.bot_name}. Press Ctrl+C to stop.")
-            try:
-                threading.Event().wait()
-            finally:
-                handler.client.close()
-        else:
-            server = serve_http(app, host=host, port=port)
-            bound_host, bound_port = server.server_address[:2]
-            ready(f"Slack events endpoint: http://{bound_host!s}:{bound_port}{EVENTS_PATH} (Ctrl+C to stop)")
-            try:
-                server.serve_forever(poll_interval=0.2)
-            finally:
-                server.server_close()
+        with _stops_on_signals():
+            if mode == "socket":
+                handler = start_socket_mode(app, settings)
+                ready(f"Connected to Slack in Socket Mode as @{bot.bot_name}. Press Ctrl+C to stop.")
+                try:
+                    threading.Event().wait()
+                finally:
+                    handler.client.close()
+            else:
+                server = serve_http(app, host=host, port=port)
+                bound_host, bound_port = server.server_address[:2]
+                ready(
+                    f"Slack events endpoint: http://{bound_host!s}:{bound_port}{EVENTS_PATH} (Ctrl+C to stop)"
+                )
+                try:
+                    server.serve_forever(poll_interval=0.2)
+                finally:
+                    server.server_close()
     except KeyboardInterrupt:
         pass
     finally:
         bot.close()
+
+
+@contextlib.contextmanager
+def _stops_on_signals() -> Iterator[None]:
+    """Ctrl+C (SIGINT) and SIGTERM (systemd, `docker stop`) end run() cleanly. Installed explicitly:
+    a process started as a background job of a non-interactive shell inherits SIGINT as ignored, and
+    Python then never raises KeyboardInterrupt, so the bot could only be killed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread; the caller handles stopping
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

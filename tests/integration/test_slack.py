@@ -634,8 +634,28 @@ print("STOPPED", flush=True)
 """
 
 
-@pytest.mark.parametrize("mode", ["http", "socket"])
-def test_run_serves_until_interrupted(mode: str, stub: SlackStub) -> None:
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _ignore_sigint() -> None:
+    # What a background job of a non-interactive shell (CI scripts, `cmd &`) inherits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("mode", "stop_signal", "inherit_ignored_sigint"),
+    [
+        ("http", signal.SIGINT, False),
+        ("socket", signal.SIGINT, False),
+        ("http", signal.SIGINT, True),
+        ("http", signal.SIGTERM, False),
+    ],
+    ids=["http-ctrl-c", "socket-ctrl-c", "http-ctrl-c-sigint-inherited-ignored", "http-sigterm"],
+)
+def test_run_serves_until_interrupted(
+    mode: str, stop_signal: signal.Signals, inherit_ignored_sigint: bool, stub: SlackStub
+) -> None:
     root = Path(__file__).resolve().parents[2]
     child = subprocess.Popen(
         [sys.executable, "-c", _RUN_CHILD, mode, stub.api_url],
@@ -643,6 +663,8 @@ def test_run_serves_until_interrupted(mode: str, stub: SlackStub) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Start from a known SIGINT disposition, whatever the test runner itself inherited.
+        preexec_fn=_ignore_sigint if inherit_ignored_sigint else _default_sigint,
     )
     try:
         ready = _read_until(child, "READY", timeout=20)
@@ -655,7 +677,7 @@ def test_run_serves_until_interrupted(mode: str, stub: SlackStub) -> None:
             assert "Socket Mode as @newsbot" in ready
             stub.send_socket_envelope(event_body(event))
         assert_cited(answer_update(stub, reply_in_thread(stub, event["ts"])).params["text"])
-        child.send_signal(signal.SIGINT)
+        child.send_signal(stop_signal)
         if mode == "socket":
             time.sleep(0.2)
             stub.close_sockets()  # else the SDK's close() sits out its 3 s receive timeout

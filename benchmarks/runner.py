@@ -574,7 +574,7 @@ def build_retrieval_section(
             ]
         )
         parts = _get(so, "hybrid_parts_ms") or {}
-        cells = [label]
+        cells: list[str | None] = [label]
         for name in (
             "query_embedding",
             "chroma_query",

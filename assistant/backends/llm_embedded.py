@@ -396,14 +396,11 @@ class EmbeddedChatModel:
         """
         # At least the last prompt token must be decoded again: its logits pick the first reply token.
         limit = len(tokens) - 1
-        keep = min(_common_prefix(rt.cached, tokens), limit) if self._reuse_prefix else 0
+        keep = 0
         if self._reuse_prefix:
-            keep = _restore_snapshot(rt, tokens, keep, limit)
+            keep = _restore_snapshot(rt, tokens, min(_common_prefix(rt.cached, tokens), limit), limit)
         if keep < len(rt.cached):
-            if not rt.ctx.memory_seq_rm(0, keep, -1):
-                rt.ctx.kv_cache_clear()
-                keep = 0
-            del rt.cached[keep:]
+            keep = _truncate(rt, keep)
         for start, end in _batches(keep, len(tokens), boundary):
             self._check(req)
             self._decode(rt, tokens[start:end], req)
@@ -417,21 +414,14 @@ class EmbeddedChatModel:
         try:
             rt.ctx.decode(rt.lib.llama_batch_get_one(batch, pos))
         except InterruptedError:
-            self._forget_from(rt, pos)
+            # An aborted decode may leave some of its micro-batches in the KV cache; drop them so
+            # the cache matches `cached` and the next call can still reuse the prefix.
+            _truncate(rt, pos)
             raise self._cancelled_or_timeout(req) from None
         except (ValueError, RuntimeError) as err:
-            self._forget_from(rt, pos)
+            _truncate(rt, pos)
             raise GenerationError(f"The embedded model failed while decoding: {err}") from err
         rt.cached.extend(batch)
-
-    @staticmethod
-    def _forget_from(rt: _Runtime, pos: int) -> None:
-        # An aborted decode may leave some of its micro-batches in the KV cache; drop them so the
-        # cache matches `cached` and the next call can still reuse the prefix.
-        if not rt.ctx.memory_seq_rm(0, pos, -1):
-            rt.ctx.kv_cache_clear()
-            pos = 0
-        del rt.cached[pos:]
 
     def _check(self, req: _Request) -> None:
         if req.cancelled.is_set() or time.monotonic() > req.deadline:
@@ -462,8 +452,7 @@ def _restore_snapshot(rt: _Runtime, tokens: Sequence[int], keep: int, limit: int
         return keep
     key, data = found
     try:
-        if not rt.ctx.memory_seq_rm(0, -1, -1):
-            rt.ctx.kv_cache_clear()
+        _truncate(rt, 0)
         rt.ctx.set_state_seq_data(data, 0)  # raises ValueError when llama.cpp reports failure
         restored = int(rt.ctx.memory_seq_pos_max(0)) + 1
         if restored != len(key):
@@ -471,13 +460,20 @@ def _restore_snapshot(rt: _Runtime, tokens: Sequence[int], keep: int, limit: int
     except Exception as err:  # any failure: forget the snapshot and prefill from scratch
         log.debug("Could not restore a %d-token prompt snapshot: %s", len(key), err)
         rt.snapshots.discard(key)
-        if not rt.ctx.memory_seq_rm(0, -1, -1):
-            rt.ctx.kv_cache_clear()
-        rt.cached.clear()
-        return 0
+        return _truncate(rt, 0)
     rt.cached = list(key)
     log.debug("Restored a %d-token prompt snapshot", len(key))
     return len(key)
+
+
+def _truncate(rt: _Runtime, pos: int) -> int:
+    """Drop KV cache positions from `pos` on and keep `cached` in step; returns the tokens kept (0 when
+    llama.cpp cannot remove a partial range and the whole cache had to be cleared)."""
+    if not rt.ctx.memory_seq_rm(0, pos, -1):
+        rt.ctx.kv_cache_clear()
+        pos = 0
+    del rt.cached[pos:]
+    return pos
 
 
 def _save_snapshot(rt: _Runtime) -> None:
@@ -515,8 +511,7 @@ def _warm_up(rt: _Runtime) -> None:
         rt.ctx.decode(rt.lib.llama_batch_get_one([int(token)], 0))
     except (InterruptedError, ValueError, RuntimeError) as err:
         log.debug("Warm-up decode failed: %s", err)
-    if not rt.ctx.memory_seq_rm(0, 0, -1):
-        rt.ctx.kv_cache_clear()
+    _truncate(rt, 0)  # `cached` is still empty: the warm-up token is not part of any prompt
 
 
 def _choose_template(lib: Any, model: Any) -> str | None:

@@ -73,14 +73,15 @@ class CorpusSpec:
         return digest.hexdigest()[:16]
 
 
-def quick_subset(source: Path, target: Path, label: str, limit: int | None) -> int:
-    """Write the first `limit` rows with `label` of the GNAD csv to `target`; returns the row count."""
+def quick_subset(source: Path, target: Path, label: str | None, limit: int | None) -> int:
+    """Write the first `limit` rows with `label` (None: any) of the GNAD csv to `target`; returns the
+    row count."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", quotechar="'", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
     kept = 0
     with source.open(encoding="utf-8", newline="") as fh:
         for row in csv.reader(fh, delimiter=";", quotechar="'"):
-            if row and row[0].strip() == label and (limit is None or kept < limit):
+            if row and label in (None, row[0].strip()) and (limit is None or kept < limit):
                 writer.writerow(row)
                 kept += 1
     data = out.getvalue()

@@ -457,24 +457,17 @@ def answer_ours(args: dict[str, Any]) -> dict[str, Any]:
     answer; score the verified answer and, for comparison, the unverified draft."""
     settings = _settings(args["index_dir"])
     embedder = factory.make_embedder(settings)
-    made: list[RecordingChatModel] = []
-
-    def make_llm() -> RecordingChatModel:
-        made.append(RecordingChatModel(factory.make_chat_model(settings)))
-        return made[-1]
-
-    assistant = Assistant(
-        settings, embedder=embedder, index=factory.make_index(settings, embedder), llm=make_llm
-    )
+    llm = RecordingChatModel(factory.make_chat_model(settings))  # loads the model on first use
+    assistant = Assistant(settings, embedder=embedder, index=factory.make_index(settings, embedder), llm=llm)
     ensure = assistant.ingest([Path(p) for p in args["paths"]], csv=_csv(args))
     backend, model = assistant.llm_info
     floor = settings.answer.min_relevance
     if floor is None:
         floor = float(getattr(assistant.embedder, "relevance_floor", 0.5))
 
-    def ask(question: str) -> tuple[Answer, str, float | None, float]:
-        del calls[:]
-        started_calls = len(assistant.llm().calls)  # type: ignore[attr-defined]
+    def ask(question: str) -> tuple[Answer, str, float | None, float, list[dict[str, Any]]]:
+        """The answer, the streamed draft, first-token and total seconds, and this question's LLM calls."""
+        started_calls = len(llm.calls)
         started = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
@@ -487,21 +480,19 @@ def answer_ours(args: dict[str, Any]) -> dict[str, Any]:
             elif isinstance(event, FinalEvent):
                 answer = event.answer
         assert answer is not None
-        calls.extend(assistant.llm().calls[started_calls:])  # type: ignore[attr-defined]
-        return answer, "".join(pieces), first, time.perf_counter() - started
+        return answer, "".join(pieces), first, time.perf_counter() - started, llm.calls[started_calls:]
 
-    calls: list[dict[str, Any]] = []
-    _, _, cold_first, cold_total = ask(WARMUP_QUESTION)
+    _, _, cold_first, cold_total, _ = ask(WARMUP_QUESTION)
     cold = {
         "first_token_s": None if cold_first is None else round(cold_first, 3),
         "total_s": round(cold_total, 3),
         "question": WARMUP_QUESTION,
-        "model_load_s": _load_seconds(assistant.llm()),
+        "model_load_s": _load_seconds(llm),
     }
 
     rows = []
     for q in _questions(args.get("questions")):
-        answer, draft, first, total = ask(q.text)
+        answer, draft, first, total, calls = ask(q.text)
         facts = [list(f) for f in q.facts]
         final = grounding.score_answer(
             answer.answer,
@@ -541,7 +532,7 @@ def answer_ours(args: dict[str, Any]) -> dict[str, Any]:
                 "expected_article": q.article,
                 # The answer prompt's own stats; later calls (translating quotes) are listed apart.
                 "llm_stats": calls[0] if calls else None,
-                "llm_calls": list(calls),
+                "llm_calls": calls,
                 "grounding": final,
                 "draft_grounding": draft_score,
             }

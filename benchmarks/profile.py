@@ -11,9 +11,7 @@ which is what tells a hot path of ours from the model's own compute.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import io
 import shutil
 import sys
 import tempfile
@@ -23,8 +21,7 @@ from pathlib import Path
 from assistant.config import IndexSettings, Settings
 from assistant.loaders import CsvOptions
 from assistant.service import Assistant
-from assistant.types import FinalEvent
-from benchmarks.corpus import DEFAULT_GNAD, ROOT
+from benchmarks.corpus import DEFAULT_GNAD, ROOT, quick_subset
 from benchmarks.machine import machine_info
 from benchmarks.phases import WARMUP_QUESTION
 from benchmarks.questions import QUESTIONS
@@ -49,13 +46,8 @@ def _profile(fn: Callable[[], object]) -> str:
 def _gnad_subset(gnad: Path, articles: int, work: Path) -> Path | None:
     if not gnad.exists() or articles <= 0:
         return None
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quotechar="'", lineterminator="\n")
-    with gnad.open(encoding="utf-8", newline="") as fh:
-        for _, row in zip(range(articles), csv.reader(fh, delimiter=";", quotechar="'"), strict=False):
-            writer.writerow(row)
     subset = work / "gnad-subset.csv"
-    subset.write_text(out.getvalue(), "utf-8")
+    quick_subset(gnad, subset, None, articles)
     return subset
 
 
@@ -77,19 +69,11 @@ def profile_ask(work: Path, questions: int) -> tuple[str, str]:
     settings = Settings(index=IndexSettings(path=work / "index"))
     chosen = [q.text for q in QUESTIONS[:questions]]
 
-    def ask_all(assistant: Assistant) -> None:
-        for question in chosen:
-            for event in assistant.ask_stream(question):
-                if isinstance(event, FinalEvent):
-                    break
-
     assistant = Assistant.from_settings(settings)
     try:
         assistant.ingest([SEEDS])
-        for event in assistant.ask_stream(WARMUP_QUESTION):  # loads the model outside the profile
-            if isinstance(event, FinalEvent):
-                break
-        text = _profile(lambda: ask_all(assistant))
+        assistant.ask(WARMUP_QUESTION)  # loads the model outside the profile
+        text = _profile(lambda: [assistant.ask(question) for question in chosen])
     finally:
         assistant.close()
     return f"{len(chosen)} questions over the sample articles, warm model: {chosen}", text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import zlib
@@ -93,93 +94,62 @@ class TimedIndex(ChromaIndex):
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
 
-    def _timed(self, name: str, started: float) -> None:
-        self.seconds[name] += time.perf_counter() - started
-        self.calls[name] += 1
+    @contextlib.contextmanager
+    def _timing(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+            self.calls[name] += 1
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
-        t = time.perf_counter()
-        try:
+        with self._timing("existing_ids"):
             return super().existing_ids(ids)
-        finally:
-            self._timed("existing_ids", t)
 
     def chunk_ids_of(self, article_id: str) -> list[str]:
-        t = time.perf_counter()
-        try:
+        with self._timing("chunk_ids_of"):
             return super().chunk_ids_of(article_id)
-        finally:
-            self._timed("chunk_ids_of", t)
 
     def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
-        t = time.perf_counter()
-        try:
+        with self._timing("chunk_ids_by_article"):
             return super().chunk_ids_by_article(article_ids)
-        finally:
-            self._timed("chunk_ids_by_article", t)
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
-        t = time.perf_counter()
-        try:
+        with self._timing("upsert"):
             super().upsert(chunks, vectors)
-        finally:
-            self._timed("upsert", t)
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
-        t = time.perf_counter()
-        try:
+        with self._timing("update_metadata"):
             super().update_metadata(chunks)
-        finally:
-            self._timed("update_metadata", t)
 
     def delete(self, ids: Sequence[str]) -> None:
-        t = time.perf_counter()
-        try:
+        with self._timing("delete"):
             super().delete(ids)
-        finally:
-            self._timed("delete", t)
 
     def articles(self) -> dict[str, ArticleRecord]:
-        t = time.perf_counter()
-        try:
+        with self._timing("articles"):
             return super().articles()
-        finally:
-            self._timed("articles", t)
 
     def put_articles(self, records: Sequence[ArticleRecord]) -> None:
-        t = time.perf_counter()
-        try:
+        with self._timing("put_articles"):
             super().put_articles(records)
-        finally:
-            self._timed("put_articles", t)
 
     def query(self, vector: Vectors, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        t = time.perf_counter()
-        try:
+        with self._timing("query"):
             return super().query(vector, k, filters)
-        finally:
-            self._timed("query", t)
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
-        t = time.perf_counter()
-        try:
+        with self._timing("get_chunks"):
             return super().get_chunks(ids)
-        finally:
-            self._timed("get_chunks", t)
 
     def vectors_of(self, ids: Sequence[str]) -> dict[str, Vectors]:
-        t = time.perf_counter()
-        try:
+        with self._timing("vectors_of"):
             return super().vectors_of(ids)
-        finally:
-            self._timed("vectors_of", t)
 
     def generation(self) -> str:
-        t = time.perf_counter()
-        try:
+        with self._timing("generation"):
             return super().generation()
-        finally:
-            self._timed("generation", t)
 
     def reset_timers(self) -> None:
         self.seconds.clear()
@@ -230,13 +200,9 @@ class RecordingChatModel:
                 "first_piece_s": None if first is None else round(first, 3),
                 "seconds": round(time.perf_counter() - started, 3),
             }
-            if stats is not None and dataclasses.is_dataclass(stats):
-                record.update(
-                    {
-                        k: round(v, 3) if isinstance(v, float) else v
-                        for k, v in dataclasses.asdict(stats).items()
-                    }  # type: ignore[arg-type]
-                )
+            if stats is not None and dataclasses.is_dataclass(stats) and not isinstance(stats, type):
+                fields = dataclasses.asdict(stats)
+                record.update({k: round(v, 3) if isinstance(v, float) else v for k, v in fields.items()})
             self.calls.append(record)
 
     def close(self) -> None:

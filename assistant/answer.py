@@ -1,49 +1,51 @@
-"""passages + question -> evidence sentences -> prompt -> LLM -> verified Answer (or an abstention).
+"""passages + question -> evidence sentences -> draft -> checked Answer (or an abstention).
 
-Evidence first: the model sees a few numbered sentences chosen for the question, not whole articles,
-which is both the main speed lever on a CPU and what makes every claim checkable."""
+Evidence first: the model sees a few numbered sentences chosen for the question, not whole
+articles, which is both the main speed lever on a CPU and what makes every claim checkable. The
+draft names its evidence before it writes (assistant.shape). Each line must then pass, in order:
+the anchors (assistant.cite: markers, copied words, language, numbers, dates, names), the meaning
+check (the model answers yes/no whether the cited passage states the sentence, read as a
+probability), and, once per answer, whether the passage is about what was asked at all. What
+passes is shown sentence by sentence; a question for a date or a number that the passages do not
+give gets a note saying so. When nothing passes, a quote that answers the question is offered in
+the reader's language (translated, the original in the source card); otherwise the answer says
+the articles do not say, with the closest passages as related reading."""
 
 from __future__ import annotations
 
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from assistant.backends.base import ChatModel, Embedder, complete
-from assistant.chunking import split_sentences
-from assistant.cite import SentenceCheck, finalize, strip_markers, to_citation, verify_answer
+from assistant.backends.base import ChatModel, Embedder, choose, complete
+from assistant.cite import SentenceCheck, finalize, render, to_citation, verify_answer
 from assistant.config import AnswerSettings, LLMSettings
-from assistant.errors import InputError
 from assistant.prompts import Prompts
-from assistant.textproc import (
-    STOPWORDS,
-    detect_language,
-    fold,
-    language_name,
-    name_candidates,
-    name_supported,
-    number_facts,
-    tokenize,
-    words,
-)
+from assistant.shape import answer_grammar, format_evidence, label_for, sanitize_quote
+from assistant.text.facts import number_facts
+from assistant.text.language import detect_language, language_name
+from assistant.text.lexicon import Lexicon
+from assistant.text.names import name_candidates, name_supported
+from assistant.text.questions import QuestionKind, has_number_fact, has_temporal_fact, question_kind
+from assistant.text.sentences import split_sentences
+from assistant.text.terms import tokenize
 from assistant.types import (
     Answer,
     AnswerEvent,
     Evidence,
     FinalEvent,
     Passage,
+    SentenceEvent,
     StatusEvent,
     Timings,
-    TokenEvent,
-    Turn,
 )
 
 log = logging.getLogger(__name__)
 
 _MIN_SENTENCE_CHARS = 25
-_HTML_LIKE = re.compile(r"</?evidence[^>]*>|</?question>|</?text>", re.IGNORECASE)
+_RELATED_READING = 2
 
 
 @dataclass
@@ -52,11 +54,6 @@ class _Candidate:
     start: int  # offset in the chunk text
     end: int
     text: str
-
-
-def _sanitize(text: str) -> str:
-    # Evidence is data: it must not be able to close its own delimiter and speak as the prompt.
-    return _HTML_LIKE.sub(" ", text).replace("\n", " ").strip()
 
 
 def select_evidence(
@@ -124,31 +121,17 @@ def select_evidence(
     return evidence
 
 
-def _anchored(question: str, quote: str) -> bool:
-    """The quote mentions one of the question's names or longer keywords (across languages)."""
-    terms = name_candidates(question) + [
-        w for w in words(question) if len(w) >= 6 and fold(w) not in STOPWORDS
-    ]
-    return any(name_supported(term, quote) for term in terms)
-
-
-def format_evidence(evidence: Sequence[Evidence]) -> str:
-    # Quotes only: titles and dates cost prompt tokens (the main CPU latency) and were measured to
-    # lure the small model into citing a publication date as the date of an event.
-    return "\n".join(f'<evidence id="{e.marker}">{_sanitize(e.quote)}</evidence>' for e in evidence)
-
-
-def format_history(history: Sequence[Turn], max_turns: int) -> str:
-    recent = list(history)[-max_turns:] if max_turns else []
-    lines = []
-    for turn in recent:
-        content = re.sub(r"\s+", " ", turn.content).strip()
-        lines.append(f"{turn.role}: {content[:500]}")
-    return "\n".join(lines)
+def answers_kind(text: str, kind: QuestionKind, language: str) -> bool:
+    """The text holds the kind of fact the question asks for (for when/how many; others: True)."""
+    if kind == "when":
+        return has_temporal_fact(text, language)
+    if kind == "number":
+        return has_number_fact(text, language)
+    return True
 
 
 class Answerer:
-    """Runs one question through rewrite -> retrieve -> select -> generate -> verify."""
+    """One per Assistant: question + passages -> events, ending with one FinalEvent."""
 
     def __init__(
         self,
@@ -158,45 +141,44 @@ class Answerer:
         prompts: Prompts,
         embedder: Embedder,
         llm: Callable[[], ChatModel],
-        retrieve: Callable[[str, str], list[Passage]],
+        lexicon: Callable[[], Lexicon],
     ) -> None:
         self._s = settings
         self._llm_settings = llm_settings
         self._prompts = prompts
         self._embedder = embedder
         self._llm = llm
-        self._retrieve = retrieve
+        self._lexicon = lexicon
         floor = settings.min_relevance
-        self._min_relevance = floor if floor is not None else float(getattr(embedder, "relevance_floor", 0.5))
+        self._min_relevance = floor if floor is not None else embedder.relevance_floor
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerEvent]:
-        started = time.perf_counter()
-        question = question.strip()
-        if not question:
-            raise InputError("The question is empty.")
-        if len(question) > self._s.max_question_chars:
-            raise InputError(
-                f"The question is too long ({len(question)} characters; the limit is "
-                f"{self._s.max_question_chars}). Please shorten it."
-            )
-        language = detect_language(question)
+    # --- the answer ----------------------------------------------------------------------------
+
+    def stream(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        language: str,
+        standalone: str | None = None,
+        started: float | None = None,
+        timings: Timings | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """`question` as asked, `standalone` as understood (a rewritten follow-up), `passages` as
+        retrieved for it. Events: StatusEvent / SentenceEvent (verified), then one FinalEvent."""
+        started = time.perf_counter() if started is None else started
+        timings = timings or Timings()
+        asked = standalone or question
         llm = self._llm()
-        standalone = question
-        if history and self._s.history_turns:
-            yield StatusEvent(text="Rewriting the follow-up question")
-            standalone = self._rewrite(llm, question, history)
-
-        yield StatusEvent(text="Searching the articles")
         t0 = time.perf_counter()
-        passages = self._retrieve(standalone, language)
         evidence = select_evidence(
-            standalone,
+            asked,
             passages,
             self._embedder,
             max_evidence=self._s.max_evidence,
             max_chars=self._s.max_evidence_chars,
         )
-        timings = Timings(retrieve_s=round(time.perf_counter() - t0, 3))
+        timings.retrieve_s = round(timings.retrieve_s + time.perf_counter() - t0, 3)
         base = Answer(
             question=question,
             answer="",
@@ -204,13 +186,14 @@ class Answerer:
             language=language,
             backend=llm.backend,
             model=llm.model,
-            standalone_question=standalone if standalone != question else None,
+            standalone_question=standalone if standalone and standalone != question else None,
             mode="abstained",
             evidence=evidence,
         )
         relevant = [e for e in evidence if e.score >= self._min_relevance]
         if not relevant:
             base.answer = self._prompts.message("no_evidence", language)
+            base.abstain_reason = "no_evidence"
             base.notes.append(
                 f"best evidence score {max((e.score for e in evidence), default=0.0):.3f} is below "
                 f"the relevance threshold {self._min_relevance}"
@@ -219,39 +202,44 @@ class Answerer:
             return
 
         yield StatusEvent(text="Writing the answer")
+        draft = self._draft(llm, relevant, asked, language, timings, started)
+        yield StatusEvent(text="Checking the answer against its sources")
+        answer = yield from self._checked(base, draft, relevant, asked, language, llm, timings, started)
+        yield FinalEvent(answer=self._done(answer, timings, started))
+
+    def _draft(
+        self,
+        llm: ChatModel,
+        evidence: list[Evidence],
+        question: str,
+        language: str,
+        timings: Timings,
+        started: float,
+    ) -> str:
         messages = self._prompts["answer"].render(
-            evidence=format_evidence(relevant), question=standalone, language=language_name(language)
+            evidence=format_evidence(evidence),
+            question=question,
+            label=label_for(language),
+            language=language_name(language),
         )
         pieces: list[str] = []
         for piece in llm.stream(
-            messages, max_tokens=self._llm_settings.max_tokens, temperature=self._llm_settings.temperature
+            messages,
+            max_tokens=self._llm_settings.max_tokens,
+            temperature=self._llm_settings.temperature,
+            grammar=answer_grammar(evidence, language),
         ):
             if timings.first_token_s is None:
                 timings.first_token_s = round(time.perf_counter() - started, 3)
             pieces.append(piece)
-            yield TokenEvent(text=piece)
-        draft = "".join(pieces)
-        answer = self._verify(base, draft, relevant, standalone, language, llm, messages[0]["content"])
-        yield FinalEvent(answer=self._done(answer, timings, started))
+        return "".join(pieces)
 
     def _done(self, answer: Answer, timings: Timings, started: float) -> Answer:
         timings.total_s = round(time.perf_counter() - started, 3)
         answer.timings = timings
         return answer
 
-    def _rewrite(self, llm: ChatModel, question: str, history: Sequence[Turn]) -> str:
-        messages = self._prompts["rewrite"].render(
-            history=format_history(history, self._s.history_turns), question=question
-        )
-        rewritten = complete(llm, messages, max_tokens=80, temperature=0.0).strip().strip('"').strip()
-        rewritten = rewritten.splitlines()[0].strip() if rewritten else ""
-        if not rewritten or len(rewritten) > 4 * len(question) + 200 or "NO_ANSWER" in rewritten:
-            # Fall back to the previous user question plus this one: crude, but retrieval still works.
-            previous = next((t.content for t in reversed(history) if t.role == "user"), "")
-            return f"{previous} {question}".strip()
-        return rewritten
-
-    def _verify(
+    def _checked(
         self,
         base: Answer,
         draft: str,
@@ -259,88 +247,191 @@ class Answerer:
         question: str,
         language: str,
         llm: ChatModel,
-        instructions: str,
-    ) -> Answer:
+        timings: Timings,
+        started: float,
+    ) -> Generator[AnswerEvent, None, Answer]:
+        """Yields each sentence as soon as it has passed; returns the Answer."""
+        lexicon = self._lexicon()
         checked = verify_answer(
-            draft, evidence, question=question, language=language, instructions=instructions
+            draft,
+            evidence,
+            question=question,
+            language=language,
+            instructions=self._prompts["answer"].system,
+            lexicon=lexicon,
         )
         answer = base.model_copy(deep=True)
-        answer.notes.extend(f"dropped: {s.text!r} ({s.reason})" for s in checked.dropped)
-        if checked.declined or checked.only_notes:
-            answer.answer = self._prompts.message("model_declined", language)
-            answer.notes.append("the model found no answer in the evidence")
-            return answer
-        if checked.has_cited_claim:
-            kept = self._in_language(checked.kept, language, llm, answer.notes)
-            if kept is None:
-                return self._extractive(answer, evidence, question, language, llm)
+        answer.notes.append(f"draft: {draft.strip()!r}")
+        by_marker = {e.marker: e for e in evidence}
+        kept: list[SentenceCheck] = []
+        on_topic: dict[int, bool] = {}
+        for sentence in checked.sentences:
+            if not sentence.kept:
+                answer.notes.append(f"dropped: {sentence.sentence!r} ({sentence.reason})")
+                continue
+            if sentence.note or not sentence.markers:
+                continue  # the system says what is missing itself, in the reader's language
+            passed = self._confirm(sentence, by_marker, question, language, llm, on_topic, answer.notes)
+            if passed is None:
+                continue
+            kept.append(passed)
+            if timings.first_sentence_s is None:
+                timings.first_sentence_s = round(time.perf_counter() - started, 3)
+            yield SentenceEvent(text=passed.text)
+        if kept:
             text, citations = finalize(kept, evidence)
+            kind = checked.kind
+            if not any(s.answers_kind for s in kept) and kind in ("when", "number"):
+                text = (
+                    f"{text} {self._prompts.message('no_date' if kind == 'when' else 'no_number', language)}"
+                )
             answer.answer, answer.citations = text, citations
             answer.abstained, answer.mode = False, "generated"
             return answer
-        return self._extractive(answer, evidence, question, language, llm)
+        if checked.declined:
+            # A decline is taken at its word: quoting the closest passage then would make it an answer.
+            answer.notes.append("the model found no answer in the evidence")
+            return self._not_answered(answer, evidence, language)
+        return self._fallback(answer, evidence, question, language, llm, on_topic)
+
+    def _confirm(
+        self,
+        sentence: SentenceCheck,
+        by_marker: dict[int, Evidence],
+        question: str,
+        language: str,
+        llm: ChatModel,
+        on_topic: dict[int, bool],
+        notes: list[str],
+    ) -> SentenceCheck | None:
+        """The meaning checks of one sentence that passed its anchors; None when it fails one."""
+        if not sentence.language_ok:
+            translated = self._in_language(sentence, by_marker, language, llm)
+            if translated is None:
+                notes.append(f"dropped: {sentence.sentence!r} (not in the question's language)")
+                return None
+            notes.append(f"translated {sentence.sentence!r} into the question's language")
+            sentence = translated
+        supported, reason = self._supported(llm, sentence, [by_marker[m] for m in sentence.markers])
+        if not supported:
+            notes.append(f"dropped: {sentence.sentence!r} ({reason})")
+            return None
+        first = sentence.markers[0]
+        if first not in on_topic:
+            on_topic[first] = self._relevance(llm, by_marker[first].quote, question) >= self._s.min_on_topic
+        if not on_topic[first]:
+            notes.append(f"dropped: {sentence.sentence!r} (its passage does not answer the question)")
+            return None
+        return sentence
+
+    def _supported(self, llm: ChatModel, sentence: SentenceCheck, cited: list[Evidence]) -> tuple[bool, str]:
+        """The meaning check: does the cited evidence state the sentence? (verdict, reason)"""
+        passage = " ".join(sanitize_quote(e.quote) for e in cited)
+        p_support = self._support(llm, passage, sentence.sentence)
+        needed = self._s.min_support_soft if sentence.soft_names else self._s.min_support
+        if p_support >= needed:
+            return True, f"support {p_support:.2f}"
+        why = f", {', '.join(sentence.soft_names)} not verbatim" if sentence.soft_names else ""
+        return False, f"the cited passage does not state it: support {p_support:.2f} < {needed}{why}"
+
+    def check_claim(self, claim: str, evidence: list[Evidence], language: str) -> tuple[bool, str, str]:
+        """One sentence against the evidence it cites, as the pipeline checks answer sentences:
+        (kept, stage that decided: "anchors" or "meaning", reason). For the perturbation suite."""
+        marker_text = "".join(f"[{e.marker}]" for e in evidence)
+        checked = verify_answer(
+            f"{marker_text} {claim}", evidence, question="", language=language, lexicon=self._lexicon()
+        )
+        if not checked.sentences:
+            return False, "anchors", "no claim found"
+        sentence = checked.sentences[0]
+        if not sentence.kept:
+            return False, "anchors", sentence.reason
+        supported, reason = self._supported(self._llm(), sentence, evidence)
+        return supported, "meaning", reason
+
+    def _support(self, llm: ChatModel, passage: str, claim: str) -> float:
+        messages = self._prompts["support"].render(passage=passage, claim=claim)
+        return choose(llm, messages, ["yes", "no"])[0]
+
+    def _relevance(self, llm: ChatModel, quote: str, question: str) -> float:
+        messages = self._prompts["relevance"].render(passage=sanitize_quote(quote), question=question)
+        return choose(llm, messages, ["yes", "no"])[0]
+
+    # --- language ------------------------------------------------------------------------------
 
     def _in_language(
-        self, kept: list[SentenceCheck], language: str, llm: ChatModel, notes: list[str]
-    ) -> list[SentenceCheck] | None:
-        """Small models often answer in the evidence's language: translate such sentences, keeping
-        their markers, and only if the translation adds no number or name. None: give up."""
-        out: list[SentenceCheck] = []
-        for sentence in kept:
-            bare = strip_markers(sentence.text).strip()
-            if detect_language(bare, default=language) == language:
-                out.append(sentence)
-                continue
-            translated = self._translate(llm, bare, language)
-            if translated is None or detect_language(translated, default=language) != language:
-                notes.append(f"could not translate {bare!r} into the question's language")
-                return None
-            markers = "".join(f"[{m}]" for m in sentence.markers)
-            body = translated.rstrip().rstrip(".!?")
-            text = f"{body} {markers}." if markers else f"{body}."
-            out.append(replace(sentence, text=text))
-            notes.append(f"translated {bare!r} into the question's language")
-        return out
-
-    def _extractive(
-        self, answer: Answer, evidence: list[Evidence], question: str, language: str, llm: ChatModel
-    ) -> Answer:
-        """Nothing survived verification: quote the best evidence instead (translated when needed)."""
-        # Quoting is only better than abstaining when the quote is clearly about the question:
-        # measured, a rejected draft usually meant the evidence did not answer it at all. Only the
-        # best sentence, plus the runner-up when it is about as relevant.
-        floor = self._min_relevance + self._s.extractive_margin
-        best = [
-            e
-            for e in evidence[:2]
-            if e.score >= floor and e.score >= evidence[0].score - 0.005 and _anchored(question, e.quote)
-        ]
-        if not best:
-            answer.answer = self._prompts.message("nothing_verified", language)
-            return answer
-        lines = [self._prompts.message("extractive_intro", language)]
-        citations = []
-        for i, e in enumerate(best, start=1):
-            shown = e.quote
-            if e.language not in (language, "und") and self._s.translate_extractive:
-                translated = self._translate(llm, e.quote, language)
-                if translated is not None:
-                    shown = translated
-            lines.append(f"“{shown}” [{i}]")
-            citations.append(to_citation(e, i))
-        answer.answer = " ".join(lines)
-        answer.citations = citations
-        answer.abstained, answer.mode = False, "extractive"
-        return answer
+        self, sentence: SentenceCheck, by_marker: dict[int, Evidence], language: str, llm: ChatModel
+    ) -> SentenceCheck | None:
+        """A sentence the model wrote in the evidence's language, translated; None if that fails or
+        the translation adds a number or name the sentence lacks."""
+        translated = self._translate(llm, sentence.sentence, language)
+        if translated is None:
+            return None
+        return replace(
+            sentence, sentence=translated, text=render(translated, sentence.markers), language_ok=True
+        )
 
     def _translate(self, llm: ChatModel, text: str, language: str) -> str | None:
-        messages = self._prompts["translate"].render(language=language_name(language), text=_sanitize(text))
+        messages = self._prompts["translate"].render(
+            language=language_name(language), text=sanitize_quote(text)
+        )
         out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
-        if not out:
+        if not out or detect_language(out, default=language) != language:
             return None
         # A translation may not add numbers or names the original lacks.
-        if not number_facts(out) <= number_facts(text):
+        if not number_facts(out, language) <= number_facts(text):
             return None
-        if any(not name_supported(n, text) for n in name_candidates(out)):
+        lexicon = self._lexicon()
+        if any(
+            not name_supported(n.text, text) for n in name_candidates(out, language, lexicon) if not n.soft
+        ):
             return None
         return out
+
+    # --- nothing passed ------------------------------------------------------------------------
+
+    def _fallback(
+        self,
+        answer: Answer,
+        evidence: list[Evidence],
+        question: str,
+        language: str,
+        llm: ChatModel,
+        on_topic: dict[int, bool],
+    ) -> Answer:
+        """Quote the best evidence when it answers the question (in the reader's language), else
+        say the articles do not say and offer the closest passages as related reading."""
+        kind = question_kind(question)
+        best = evidence[0]
+        floor = self._min_relevance + self._s.extractive_margin
+        if best.score >= floor and answers_kind(best.quote, kind, best.language):
+            if best.marker not in on_topic:
+                on_topic[best.marker] = self._relevance(llm, best.quote, question) >= self._s.min_extractive
+            if on_topic[best.marker]:
+                shown = best.quote
+                if best.language not in (language, "und"):
+                    translated = (
+                        self._translate(llm, best.quote, language) if self._s.translate_extractive else None
+                    )
+                    if translated is None:
+                        answer.notes.append("the best passage could not be translated: not quoted")
+                        return self._not_answered(answer, evidence, language)
+                    shown = translated
+                intro = self._prompts.message(
+                    "extractive_intro" if shown == best.quote else "extractive_intro_translated", language
+                )
+                answer.answer = f"{intro} “{_unquote(shown)}” [1]"
+                answer.citations = [to_citation(best, 1)]
+                answer.abstained, answer.mode = False, "extractive"
+                return answer
+        return self._not_answered(answer, evidence, language)
+
+    def _not_answered(self, answer: Answer, evidence: list[Evidence], language: str) -> Answer:
+        answer.answer = self._prompts.message("not_answered", language)
+        answer.abstain_reason = "not_answered"
+        answer.related = [to_citation(e, i) for i, e in enumerate(evidence[:_RELATED_READING], start=1)]
+        return answer
+
+
+def _unquote(text: str) -> str:
+    return re.sub(r'^[\s"“”„«»]+|[\s"“”„«»]+$', "", text)

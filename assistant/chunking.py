@@ -1,4 +1,4 @@
-"""Sentence splitting (German and English) and sentence-aware chunking with exact character offsets.
+"""Sentence-aware chunking with exact character offsets.
 
 Every span and chunk points into `Article.text`, so citations can quote the article verbatim.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from assistant.config import ChunkingSettings
+from assistant.text.sentences import split_sentences as split_sentences  # re-exported for loaders
 from assistant.types import Article, Chunk
 
 logger = logging.getLogger(__name__)
@@ -22,143 +23,6 @@ CHUNKER_VERSION: Final = 1
 
 # A chunk that is at least this full is closed at the next paragraph break rather than filled up.
 PARAGRAPH_FILL: Final = 0.6
-
-# Sentence-final punctuation, optionally followed by closing quotes/brackets, then whitespace or end.
-# „ (U+201E) and ‚ are German opening quotes, so they never close a sentence.
-_TERMINATOR = re.compile(r"[.!?…]+[\"'“”‘’»«›‹)\]]*(?=\s|$)")
-_OPENERS = "\"'„“‚‘«»›‹([{"
-_LINE = re.compile(r"[^\n]+")
-_LETTER = re.compile(r"[^\W\d_]")
-_DOTTED_ABBREV = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")  # z.B, U.S, e.g, i.e, d.h
-_NUMBER = re.compile(r"\d{1,3}(?:[.,]\d{3})*|\d+")
-_NEXT_WORD = re.compile(r"[^\W\d_]+")
-
-
-def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# Lower-cased, without the final period. Words that often end a sentence ("etc.", "usw.", "Inc.")
-# are deliberately absent: a following capital then starts a new sentence, a lower-case word never does.
-# Per language, because some German abbreviations are English words ("mind.", "gem.") and vice versa.
-_ABBREVIATIONS_COMMON: Final = _wordset(
-    """
-    dr prof st vs ca nr mr mrs ms jan feb apr jun jul aug sep sept nov
-    """
-)
-_ABBREVIATIONS_DE: Final = _wordset(
-    """
-    abb abg abs abt adr allg anh anm bd bde bearb bspw bsp bzgl bzw chr co dgl dipl dt ebd ehem erg
-    evtl exkl fa ff frl gebr gegr gem ges gest geb ggf ggfs ggü hl hr hrn hrsg inkl insb insbes ing jh
-    jhd jhs kap kath lt mdb mdl mind mio mrd od orig pkt präs rd sen sog std str tel tsd verh vgl zzgl
-    ziff jän febr mär okt dez
-    """
-)
-_ABBREVIATIONS_EN: Final = _wordset(
-    """
-    messrs mt ft approx dept est fig figs gen gov rep col capt sgt cmdr adm maj brig rev hon ave blvd
-    vol vols pp ed eds al oct dec mar co
-    """
-)
-_ABBREVIATIONS_BY_LANGUAGE: Final = {
-    "de": _ABBREVIATIONS_COMMON | _ABBREVIATIONS_DE,
-    "en": _ABBREVIATIONS_COMMON | _ABBREVIATIONS_EN,
-}
-_ABBREVIATIONS_ANY: Final = _ABBREVIATIONS_COMMON | _ABBREVIATIONS_DE | _ABBREVIATIONS_EN
-
-_MONTHS: Final = _wordset(
-    """
-    januar jänner februar feber märz april mai juni juli august september oktober november dezember
-    jan jän feb febr mär apr jun jul aug sep sept okt nov dez january february march may june july
-    october december
-    """
-)
-
-# A number followed by "." after one of these words is an ordinal ("am 3. Tag", "im 20. Jahrhundert").
-_ORDINAL_CONTEXT: Final = _wordset(
-    """
-    am vom zum im bis ab seit zur beim der die das den dem des ein eine einer einem einen jeden jede
-    jedes dieser diesem diesen dieses diese sein seine seinem seinen seiner ihr ihre ihrem ihren
-    ihrer
-    """
-)
-
-
-def split_sentences(text: str, language: str = "de") -> list[tuple[int, int]]:
-    """Sentence spans `(start, end)` into `text`, without surrounding whitespace.
-
-    Every line break is a boundary (cleaned articles only keep meaningful ones). `language`
-    ("de", "en"; anything else uses both) selects the abbreviation list.
-    """
-    abbreviations = _ABBREVIATIONS_BY_LANGUAGE.get(language, _ABBREVIATIONS_ANY)
-    spans: list[tuple[int, int]] = []
-    for line in _LINE.finditer(text):
-        line_start, line_end = line.span()
-        cut = line_start
-        for match in _TERMINATOR.finditer(text, line_start, line_end):
-            end = match.end()
-            if end < line_end and _is_boundary(text, match.start(), end, line_end, abbreviations):
-                _add_span(text, cut, end, spans)
-                cut = end
-        _add_span(text, cut, line_end, spans)
-    return spans
-
-
-def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start < end:
-        spans.append((start, end))
-
-
-def _is_boundary(
-    text: str, punct_start: int, punct_end: int, line_end: int, abbreviations: frozenset[str]
-) -> bool:
-    nxt = punct_end
-    while nxt < line_end and (text[nxt].isspace() or text[nxt] in _OPENERS):
-        nxt += 1
-    if nxt >= line_end:
-        return True
-    following = text[nxt]
-    if following.islower():
-        # Nothing starts a sentence in lower case; this covers "…", "?“, fragte er" and "e.g. the".
-        return False
-    punct = text[punct_start:punct_end]
-    if punct != ".":
-        return True
-    token_start = punct_start
-    while token_start > 0 and not text[token_start - 1].isspace() and text[token_start - 1] not in _OPENERS:
-        token_start -= 1
-    token = text[token_start:punct_start]
-    if not token:
-        return True
-    lowered = token.lower()
-    if _NUMBER.fullmatch(token):
-        return not _is_ordinal(text, token_start, token, nxt, line_end)
-    if lowered in abbreviations:
-        return False
-    if lowered == "no":  # "No. 10", but "said no. Then"
-        return not following.isdigit()
-    # Initials and split abbreviations: "J. R. R. Tolkien", "z. B.", "u. a.", "U.S.", "e.g."
-    return not (len(token) == 1 and _LETTER.match(token)) and not _DOTTED_ABBREV.fullmatch(token)
-
-
-def _is_ordinal(text: str, number_start: int, number: str, next_start: int, line_end: int) -> bool:
-    next_word = _NEXT_WORD.match(text, next_start, line_end)
-    if next_word and next_word.group().lower() in _MONTHS:
-        return True  # "10. November 2020", "1. Mai"
-    if len(number) > 3 or not number.isdigit():
-        return False  # "1990." and "2.000." end sentences
-    # The word before the number decides: "am 19.", "im 20. Jahrhundert", "zum 2. Mal".
-    end = number_start
-    while end > 0 and text[end - 1] in " (":
-        end -= 1
-    start = end
-    while start > 0 and text[start - 1].isalpha():
-        start -= 1
-    return text[start:end].lower() in _ORDINAL_CONTEXT
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,56 +1,54 @@
-"""Citations: parse [n] markers, verify every answer sentence against the evidence it cites, and
-renumber what survives. The model proposes; this module decides what the reader sees."""
+"""Citations: check every draft line against the evidence it cites, and renumber what survives.
+The model proposes; this module (and the meaning checks in answer.py) decide what the reader sees.
+
+The checks here are the anchors, cheap and exact: the markers exist, the copied words are in the
+cited evidence, the sentence is in the reader's language, and its numbers, dates and names occur in
+what it cites (across languages and spellings, see assistant.text). A number or name may also come
+from the question when the cited passage mentions it too: "How many interceptions in 2015?" may be
+answered with "in 2015" although only the passage around the quote names the year. A false premise
+does not get through that way: the name or number has to be in the cited article text."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.chunking import split_sentences
-from assistant.textproc import fold, name_candidates, name_supported, number_facts, words
+from assistant.shape import Draft, DraftLine, parse_draft, parse_markers, span_in_quote, strip_markers
+from assistant.text.facts import number_facts
+from assistant.text.language import detect_language
+from assistant.text.lexicon import Lexicon
+from assistant.text.names import name_candidates, name_supported
+from assistant.text.normalize import fold, words
+from assistant.text.questions import QuestionKind, has_number_fact, has_temporal_fact, question_kind
+from assistant.text.terms import negation_words
 from assistant.types import Citation, Evidence
 
-NO_ANSWER = "NO_ANSWER"
+__all__ = ["SentenceCheck", "Verification", "finalize", "parse_markers", "strip_markers", "verify_answer"]
+
 _MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_NEGATION = frozenset(
-    [
-        "not",
-        "no",
-        "none",
-        "neither",
-        "nor",
-        "never",
-        "nothing",
-        "unknown",
-        "unclear",
-        "nicht",
-        "kein",
-        "keine",
-        "keinen",
-        "keiner",
-        "keines",
-        "nie",
-        "nichts",
-        "unbekannt",
-        "unklar",
-        "ohne",
-    ]
-)
+_MIN_WORDS = 2
 
 
 @dataclass
 class SentenceCheck:
-    text: str
+    text: str  # the sentence as the reader would see it, markers included
     markers: list[int]
     kept: bool
     reason: str = ""
-    note: bool = False
+    note: bool = False  # says what the sources lack, asserts nothing checkable
+    sentence: str = ""  # without markers
+    span: str = ""  # the words the model copied from its evidence ("" if none or not found)
+    soft_names: list[str] = field(default_factory=list)  # ordinary words not found verbatim
+    answers_kind: bool = True  # holds the kind of fact the question asks for (a time, a number)
+    language_ok: bool = True
 
 
 @dataclass
 class Verification:
     sentences: list[SentenceCheck] = field(default_factory=list)
     declined: bool = False
+    kind: QuestionKind = "other"
 
     @property
     def kept(self) -> list[SentenceCheck]:
@@ -72,90 +70,104 @@ class Verification:
         return bool(kept) and all(s.note for s in kept)
 
 
-def parse_markers(sentence: str) -> list[int]:
-    found: list[int] = []
-    for group in _MARKER_GROUP.findall(sentence):
-        for part in re.split(r"\s*[,;]\s*", group):
-            number = int(part)
-            if number not in found:
-                found.append(number)
-    return found
-
-
-def strip_markers(sentence: str) -> str:
-    return _MARKER_GROUP.sub("", sentence)
-
-
-def _answer_sentences(text: str, language: str) -> list[str]:
-    spans = split_sentences(text, language)
-    out: list[str] = []
-    for start, end in spans:
-        piece = text[start:end].strip()
-        # A marker split off after the period ("... begun. [1]") belongs to the previous sentence.
-        if out and re.fullmatch(r"(\s*\[\d+(?:\s*[,;]\s*\d+)*\])+[.]?", piece):
-            out[-1] = out[-1] + " " + piece
-        elif piece:
-            out.append(piece)
-    return out
+def render(sentence: str, markers: Sequence[int]) -> str:
+    body = sentence.strip().rstrip(".!?;:,").strip()
+    tail = "".join(f"[{m}]" for m in markers)
+    return f"{body} {tail}." if tail else f"{body}."
 
 
 def verify_answer(
-    draft: str, evidence: list[Evidence], *, question: str, language: str, instructions: str = ""
+    draft: str,
+    evidence: list[Evidence],
+    *,
+    question: str,
+    language: str,
+    instructions: str = "",
+    lexicon: Lexicon | None = None,
 ) -> Verification:
-    """Keep a sentence only if its markers exist and its numbers and names occur in what it cites.
+    """Check each line of `draft` (either shape, see assistant.shape) against the evidence it cites.
     `instructions` is the prompt the model saw: small models copy its example answers verbatim."""
-    text = draft.strip()
-    result = Verification()
-    if not text or NO_ANSWER in text.upper().replace(" ", "_"):
-        result.declined = True
-        return result
+    parsed: Draft = parse_draft(draft, language)
+    result = Verification(declined=parsed.declined, kind=question_kind(question))
     by_marker = {e.marker: e for e in evidence}
     example_text = " ".join(words(fold(instructions)))
-    for sentence in _answer_sentences(text, language):
-        markers = parse_markers(sentence)
-        bare = strip_markers(sentence)
-        numbers = number_facts(bare)
-        names = name_candidates(bare)
-        # "The articles give no date for it": says what the sources lack, asserts nothing checkable.
-        is_note = bool(_NEGATION & {fold(w) for w in words(bare)}) and not numbers and not names
-        core = " ".join(words(fold(bare)))
-        if instructions and not is_note and len(core) >= 15 and core in example_text:
-            result.sentences.append(
-                SentenceCheck(sentence, markers, False, "copied from the prompt's examples")
-            )
-            continue
-        if not markers:
-            if is_note:
-                result.sentences.append(SentenceCheck(sentence, [], True, "uncited coverage note", note=True))
-            else:
-                result.sentences.append(SentenceCheck(sentence, [], False, "states facts without a citation"))
-            continue
-        unknown = [m for m in markers if m not in by_marker]
-        if unknown:
-            result.sentences.append(
-                SentenceCheck(sentence, markers, False, f"cites {unknown}, which is not among the evidence")
-            )
-            continue
-        cited = [by_marker[m] for m in markers]
-        quoted = " ".join(e.quote for e in cited)
-        unsupported_numbers = sorted(numbers - number_facts(quoted))
-        if unsupported_numbers:
-            shown = ", ".join(n.replace("month:", "month ") for n in unsupported_numbers)
-            result.sentences.append(
-                SentenceCheck(sentence, markers, False, f"{shown} not in the cited evidence")
-            )
-            continue
-        # Names must be in the cited quote or its article's title. Not the question: that is how a
-        # false premise ("according to the article, X said ...") would slip through.
-        surroundings = " ".join(f"{e.title} {e.quote}" for e in cited)
-        missing = [n for n in names if not name_supported(n, surroundings)]
-        if missing:
-            result.sentences.append(
-                SentenceCheck(sentence, markers, False, f"{', '.join(missing)} not in the cited evidence")
-            )
-            continue
-        result.sentences.append(SentenceCheck(sentence, markers, True, note=is_note))
+    for line in parsed.lines:
+        result.sentences.append(
+            _check_line(line, by_marker, question, language, example_text, lexicon, result.kind)
+        )
     return result
+
+
+def _is_note(sentence: str, numbers: set[str], names: Sequence[object]) -> bool:
+    # "The articles give no date for it": says what the sources lack, asserts nothing checkable.
+    return bool(negation_words() & {fold(w) for w in words(sentence)}) and not numbers and not names
+
+
+def _check_line(
+    line: DraftLine,
+    by_marker: dict[int, Evidence],
+    question: str,
+    language: str,
+    example_text: str,
+    lexicon: Lexicon | None,
+    kind: QuestionKind,
+) -> SentenceCheck:
+    sentence = line.sentence
+    markers = line.markers
+    check = SentenceCheck(render(sentence, markers), markers, False, sentence=sentence)
+    if len(words(sentence)) < _MIN_WORDS:
+        check.reason = "says nothing"
+        return check
+    sentence_language = detect_language(sentence, default=language)
+    numbers = number_facts(sentence, sentence_language)
+    names = name_candidates(sentence, sentence_language, lexicon)
+    check.note = _is_note(sentence, numbers, names)
+    core = " ".join(words(fold(sentence)))
+    if example_text and not check.note and len(core) >= 15 and core in example_text:
+        check.reason = "copied from the prompt's examples"
+        return check
+    if not markers:
+        check.kept = check.note
+        check.reason = "uncited coverage note" if check.note else "states facts without a citation"
+        return check
+    unknown = [m for m in markers if m not in by_marker]
+    if unknown:
+        check.reason = f"cites {unknown}, which is not among the evidence"
+        return check
+    cited = [by_marker[m] for m in markers]
+    if line.span and any(span_in_quote(line.span, e.quote) for e in cited):
+        check.span = line.span
+    check.language_ok = sentence_language == language
+    quoted = " ".join(e.quote for e in cited)
+    context = " ".join(f"{e.title} {e.context or e.quote}" for e in cited)
+    # Facts the question brought in count when the cited article text has them as well.
+    from_question = number_facts(question) & number_facts(context)
+    unsupported = sorted(numbers - number_facts(quoted) - from_question)
+    if unsupported:
+        shown = ", ".join(n.replace(":", " ") for n in unsupported)  # "2021", "month 5", "season summer"
+        check.reason = f"{shown} not in the cited evidence"
+        return check
+    surroundings = " ".join(f"{e.title} {e.quote}" for e in cited)
+    question_names = {fold(n.text) for n in name_candidates(question, detect_language(question), lexicon)}
+    missing: list[str] = []
+    for name in names:
+        if name_supported(name.text, surroundings):
+            continue
+        if fold(name.text) in question_names and name_supported(name.text, context):
+            continue
+        if name.soft:
+            check.soft_names.append(name.text)
+        else:
+            missing.append(name.text)
+    if missing:
+        check.reason = f"{', '.join(missing)} not in the cited evidence"
+        return check
+    if kind == "when":
+        check.answers_kind = has_temporal_fact(sentence, sentence_language)
+    elif kind == "number":
+        check.answers_kind = has_number_fact(sentence, sentence_language)
+    check.kept = True
+    return check
 
 
 def finalize(kept: list[SentenceCheck], evidence: list[Evidence]) -> tuple[str, list[Citation]]:

@@ -122,7 +122,7 @@ class LLMSettings(BaseModel):
         default=None, description="CPU threads for the embedded model (None: all cores)."
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
-    max_tokens: int = Field(default=300, ge=16, description="Upper bound on generated tokens per answer.")
+    max_tokens: int = Field(default=200, ge=16, description="Upper bound on generated tokens per answer.")
     timeout_s: float = Field(default=300.0, gt=0, description="Give up on a generation after this long.")
 
 
@@ -161,6 +161,33 @@ class AnswerSettings(BaseModel):
     history_turns: int = Field(default=6, ge=0, description="Conversation turns used to rewrite follow-ups.")
     translate_extractive: bool = Field(
         default=True, description="Translate quoted evidence in extractive answers when languages differ."
+    )
+    min_support: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Meaning check: the probability the model gives to 'the cited passage states this "
+        "sentence' must reach this, or the sentence is dropped.",
+    )
+    min_support_soft: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="The same, for a sentence with a capitalised ordinary word the passage lacks verbatim "
+        "('Foreign Minister' over 'Außenminister').",
+    )
+    min_on_topic: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Probability that a cited passage is about what the question asks; below it the answer "
+        "says the articles do not say.",
+    )
+    min_extractive: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="The same, for quoting a passage as the answer when no written sentence passed.",
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -15,20 +16,26 @@ from assistant.backends import factory
 from assistant.backends.base import ChatModel, Embedder
 from assistant.backends.index_chroma import ChromaIndex
 from assistant.config import Settings
-from assistant.errors import GenerationError
+from assistant.errors import GenerationError, InputError
+from assistant.followup import rewrite_question
 from assistant.ingest import ingest_paths
 from assistant.lexical import Bm25Index, LexicalCache
 from assistant.loaders import CsvOptions
 from assistant.prompts import Prompts
 from assistant.retrieve import Retriever
+from assistant.text.language import detect_language
+from assistant.text.lexicon import Lexicon
 from assistant.types import (
     Answer,
     AnswerEvent,
+    Evidence,
     Filters,
     FinalEvent,
     IndexStats,
     IngestReport,
     Passage,
+    StatusEvent,
+    Timings,
     Turn,
 )
 
@@ -66,6 +73,16 @@ class Assistant:
         self._lexical_lock = threading.Lock()
         self._lexical = LexicalCache(self._lexical_cache_file())
         self._retriever = Retriever(settings.retrieval, embedder, index, self._lexical_index)
+        self._lexicon_lock = threading.Lock()
+        self._lexicon: Lexicon | None = None
+        self._answerer = Answerer(
+            settings=settings.answer,
+            llm_settings=settings.llm,
+            prompts=self.prompts,
+            embedder=embedder,
+            llm=self.llm,
+            lexicon=self.lexicon,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
@@ -87,6 +104,13 @@ class Assistant:
     def _lexical_index(self) -> Bm25Index:
         with self._lexical_lock:
             return self._lexical.get(self.index.generation(), self.index.iter_chunks)
+
+    def lexicon(self) -> Lexicon:
+        """Word knowledge for telling names from ordinary words, loaded on first use."""
+        with self._lexicon_lock:
+            if self._lexicon is None:
+                self._lexicon = Lexicon.load(self.settings.llm.cache_dir)
+            return self._lexicon
 
     def llm(self) -> ChatModel:
         """The chat model, created on first use (loading a local model takes seconds)."""
@@ -135,19 +159,6 @@ class Assistant:
     def search(self, query: str, *, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         return self._retriever.search(query, k=k, filters=filters)
 
-    def _answerer(self, k: int | None, filters: Filters | None) -> Answerer:
-        def retrieve(question: str, language: str) -> list[Passage]:
-            return self._retriever.search(question, k=k, filters=filters, language=language)
-
-        return Answerer(
-            settings=self.settings.answer,
-            llm_settings=self.settings.llm,
-            prompts=self.prompts,
-            embedder=self.embedder,
-            llm=self.llm,
-            retrieve=retrieve,
-        )
-
     def ask_stream(
         self,
         question: str,
@@ -156,8 +167,38 @@ class Assistant:
         k: int | None = None,
         filters: Filters | None = None,
     ) -> Iterator[AnswerEvent]:
-        """StatusEvent/TokenEvent while working (tokens are the unverified draft), then one FinalEvent."""
-        return self._answerer(k, filters).stream(question, history)
+        """StatusEvent/SentenceEvent while working (sentences only once verified), then one FinalEvent.
+
+        rewrite (follow-ups) -> retrieve -> answer: each stage gets what the one before produced."""
+        started = time.perf_counter()
+        question = question.strip()
+        s = self.settings.answer
+        if not question:
+            raise InputError("The question is empty.")
+        if len(question) > s.max_question_chars:
+            raise InputError(
+                f"The question is too long ({len(question)} characters; the limit is "
+                f"{s.max_question_chars}). Please shorten it."
+            )
+        language = detect_language(question, default="en")
+        timings = Timings()
+        standalone = question
+        if history and s.history_turns:
+            yield StatusEvent(text="Reading the question in the light of the conversation")
+            t0 = time.perf_counter()
+            standalone = rewrite_question(self.llm(), self.prompts, question, history, s.history_turns)
+            timings.rewrite_s = round(time.perf_counter() - t0, 3)
+        yield StatusEvent(text="Searching the articles")
+        t0 = time.perf_counter()
+        passages = self._retriever.search(standalone, k=k, filters=filters, language=language)
+        timings.retrieve_s = round(time.perf_counter() - t0, 3)
+        yield from self._answerer.stream(
+            question, passages, language=language, standalone=standalone, started=started, timings=timings
+        )
+
+    def check_claim(self, claim: str, evidence: list[Evidence], language: str) -> tuple[bool, str, str]:
+        """Check one sentence against evidence as answers are checked: (kept, stage, reason)."""
+        return self._answerer.check_claim(claim, evidence, language)
 
     def ask(
         self,

@@ -91,8 +91,12 @@ class Citation(QuotedSpan):
 
 
 class Timings(BaseModel):
+    rewrite_s: float = 0.0
     retrieve_s: float = 0.0
     first_token_s: float | None = None
+    first_sentence_s: float | None = Field(
+        default=None, description="When the first verified sentence was ready."
+    )
     total_s: float = 0.0
 
 
@@ -118,6 +122,13 @@ class Answer(BaseModel):
         default=None, description="The follow-up rewritten into a standalone question, when it was."
     )
     mode: Literal["generated", "extractive", "abstained"] = "generated"
+    abstain_reason: Literal["no_evidence", "not_answered"] | None = Field(
+        default=None,
+        description="Why it abstained: nothing relevant was found, or passages were found but none answers.",
+    )
+    related: list[Citation] = Field(
+        default_factory=list, description="When abstaining: the closest passages, offered as related reading."
+    )
     notes: list[str] = Field(default_factory=list, description="What verification dropped, and why.")
     evidence: list[Evidence] = Field(default_factory=list, description="All evidence shown to the model.")
 
@@ -126,6 +137,14 @@ class TokenEvent(BaseModel):
     """A streamed piece of the draft answer (before verification)."""
 
     kind: Literal["token"] = "token"
+    text: str
+
+
+class SentenceEvent(BaseModel):
+    """A sentence of the answer that has passed every check, with its (draft) markers; the final
+    answer renumbers the markers."""
+
+    kind: Literal["sentence"] = "sentence"
     text: str
 
 
@@ -143,7 +162,7 @@ class FinalEvent(BaseModel):
     answer: Answer
 
 
-AnswerEvent = TokenEvent | StatusEvent | FinalEvent
+AnswerEvent = TokenEvent | SentenceEvent | StatusEvent | FinalEvent
 
 
 class SkippedFile(BaseModel):

@@ -40,14 +40,29 @@ class ChatModel(Protocol):
         max_tokens: int = 256,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
-        """Yield text pieces of the reply as they are generated."""
+        """Yield text pieces of the reply as they are generated. `grammar` (GBNF) constrains the
+        reply where the backend can; others ignore it (callers parse leniently)."""
+        ...
+
+    def choose(self, messages: Sequence[Message], choices: Sequence[str]) -> list[float]:
+        """The probability of each choice as the start of the reply (they sum to 1). Used for
+        yes/no checks: one prompt, no generated text to parse."""
         ...
 
 
 def complete(model: ChatModel, messages: Sequence[Message], **kwargs: object) -> str:
     """Non-streaming convenience over ChatModel.stream."""
     return "".join(model.stream(messages, **kwargs))  # type: ignore[arg-type]
+
+
+def choose(model: ChatModel, messages: Sequence[Message], choices: Sequence[str]) -> list[float]:
+    """ChatModel.choose, checked: as many probabilities as choices, each in [0, 1]."""
+    scores = model.choose(messages, choices)
+    if len(scores) != len(choices) or any(not 0.0 <= p <= 1.0 for p in scores):
+        raise ValueError(f"{model.backend} returned scores {scores!r} for {list(choices)!r}")
+    return scores
 
 
 @runtime_checkable
@@ -61,6 +76,12 @@ class Embedder(Protocol):
 
     @property
     def dim(self) -> int: ...
+
+    @property
+    def relevance_floor(self) -> float:
+        """Question-sentence similarity below which nothing is taken as relevant (scales differ
+        between embedders; calibrated per embedder)."""
+        ...
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors: ...
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import itertools
 import logging
+import math
 import os
 import queue
 import re
@@ -71,6 +72,9 @@ class _Request:
     max_tokens: int
     temperature: float
     stop: tuple[str, ...]
+    grammar: str | None = None
+    # Set for choose(): score these replies instead of generating one.
+    choices: tuple[str, ...] = ()
     out: queue.SimpleQueue[object] = field(default_factory=queue.SimpleQueue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     deadline: float = 0.0
@@ -196,10 +200,11 @@ class EmbeddedChatModel:
         max_tokens: int = 256,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
         if self._closed:
             raise BackendUnavailableError("The embedded model was closed; create a new one")
-        req = _Request(list(messages), max_tokens, temperature, tuple(s for s in stop if s))
+        req = _Request(list(messages), max_tokens, temperature, tuple(s for s in stop if s), grammar)
         try:
             self._executor.submit(self._serve, req)
         except RuntimeError as err:  # executor shut down by a concurrent close()
@@ -209,6 +214,26 @@ class EmbeddedChatModel:
         finally:
             # Runs when the consumer stops early (generator closed or collected), on errors and at the end.
             self._cancel(req)
+
+    def choose(self, messages: Sequence[Message], choices: Sequence[str]) -> list[float]:
+        """Probability of each choice as the start of the reply (softmax over their first tokens,
+        spelling variants of a choice pooled): one prompt prefill, no generation."""
+        if self._closed:
+            raise BackendUnavailableError("The embedded model was closed; create a new one")
+        req = _Request(list(messages), 1, 0.0, (), None, tuple(choices))
+        try:
+            self._executor.submit(self._serve, req)
+        except RuntimeError as err:
+            raise BackendUnavailableError("The embedded model was closed; create a new one") from err
+        try:
+            for _ in self._receive(req):
+                pass
+        finally:
+            self._cancel(req)
+        scores = getattr(req, "scores", None)
+        if scores is None:
+            raise GenerationError("The embedded model returned no scores")
+        return list(scores)
 
     def _receive(self, req: _Request) -> Iterator[str]:
         deadline: float | None = None  # set once the worker starts: loading does not count
@@ -268,7 +293,10 @@ class EmbeddedChatModel:
                 rt.ctx.cancel = False
             req.deadline = time.monotonic() + self._settings.timeout_s
             req.out.put(_Started(req.deadline))
-            self._generate(rt, req)
+            if req.choices:
+                self._score(rt, req)
+            else:
+                self._generate(rt, req)
         except _Cancelled:
             if self._closed:  # a consumer still reading must not mistake the cut-off for a full reply
                 req.out.put(BackendUnavailableError("The embedded model was closed during generation"))
@@ -356,7 +384,7 @@ class EmbeddedChatModel:
         t0 = time.perf_counter()
         reused = self._prefill(rt, tokens, boundary, req)
         t1 = time.perf_counter()
-        sampler = _make_sampler(rt.lib, req.temperature)
+        sampler = _make_sampler(rt.lib, req.temperature, rt.vocab, req.grammar)
         decoder = _TokenDecoder(rt.vocab)
         stops = _StopScanner(req.stop)
         generated = 0
@@ -385,6 +413,20 @@ class EmbeddedChatModel:
             self.last_stats = GenerationStats(
                 len(tokens), reused, t1 - t0, generated, time.perf_counter() - t1
             )
+
+    def _score(self, rt: _Runtime, req: _Request) -> None:
+        tokens, boundary = _prompt_tokens(rt, req.messages)
+        if len(tokens) >= rt.n_ctx:
+            raise GenerationError(f"The prompt has {len(tokens)} tokens but the context holds {rt.n_ctx}")
+        self._prefill(rt, tokens, boundary, req)
+        firsts = [_first_tokens(rt.vocab, choice) for choice in req.choices]
+        # Logit differences to the first choice, found by greedy sampling under a logit bias (the
+        # binding cannot hand out the logits themselves): the bias at which the choice flips.
+        diffs = [0.0] + [_logit_gap(rt, firsts[0], other) for other in firsts[1:]]
+        top = max(diffs)
+        exps = [math.exp(d - top) for d in diffs]
+        total = sum(exps)
+        req.scores = tuple(e / total for e in exps)  # type: ignore[attr-defined]
 
     def _prefill(self, rt: _Runtime, tokens: list[int], boundary: int | None, req: _Request) -> int:
         """Bring the KV cache to `tokens`, reusing what it (or a snapshot) holds; returns tokens reused.
@@ -431,6 +473,41 @@ class EmbeddedChatModel:
         if time.monotonic() > req.deadline and not req.cancelled.is_set():
             return self._timeout_error()
         return _Cancelled()
+
+
+def _first_tokens(vocab: Any, choice: str) -> list[int]:
+    """First tokens of a reply starting with `choice` in its usual spellings (yes, Yes, YES)."""
+    found: list[int] = []
+    for variant in (choice, choice.capitalize(), choice.upper(), " " + choice):
+        ids = vocab.tokenize(variant, False, False)
+        if ids and int(ids[0]) not in found:
+            found.append(int(ids[0]))
+    return found
+
+
+def _logit_gap(rt: _Runtime, first: list[int], other: list[int], span: float = 40.0) -> float:
+    """max logit over `other` minus max logit over `first`, to within 0.01, from the logits of the
+    last decoded position. A bias of +100 lifts both sets above every other token; `first` gets an
+    extra bias b, and greedy sampling tells which set wins at b."""
+    lo, hi = -span, span  # the gap lies in [lo, hi] for any sane model
+    n_vocab = int(rt.vocab.n_vocab)
+    while hi - lo > 0.01:
+        mid = (lo + hi) / 2
+        biases = [(t, 100.0 + mid) for t in first] + [(t, 100.0) for t in other if t not in first]
+        params = rt.lib.LlamaSamplerChainParams()
+        params.no_perf = True
+        sampler = rt.lib.LlamaSampler(params)
+        try:
+            sampler.add_logit_bias(n_vocab, biases)
+            sampler.add_greedy()
+            winner = int(sampler.sample(rt.ctx, -1))
+        finally:
+            sampler.close()
+        if winner in first:
+            hi = mid  # first wins with bias mid: the gap is below mid
+        else:
+            lo = mid
+    return (lo + hi) / 2
 
 
 def _batches(start: int, end: int, boundary: int | None) -> Iterator[tuple[int, int]]:
@@ -577,10 +654,17 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def _make_sampler(lib: Any, temperature: float) -> Any:
+def _make_sampler(lib: Any, temperature: float, vocab: Any = None, grammar: str | None = None) -> Any:
     params = lib.LlamaSamplerChainParams()
     params.no_perf = True
     sampler = lib.LlamaSampler(params)
+    if grammar:
+        # First in the chain: it masks every token the grammar does not allow before any choice.
+        try:
+            sampler.add_grammar(vocab, grammar, "root")
+        except Exception as err:
+            sampler.close()
+            raise GenerationError(f"The embedded model rejected the output grammar: {err}") from err
     if temperature <= 0:
         sampler.add_greedy()
     else:

@@ -14,11 +14,24 @@ from assistant.backends.base import Message
 
 
 class FakeChatModel:
-    def __init__(self, script: Sequence[str] | None = None, *, chunk_size: int = 8) -> None:
+    """`verdict` answers every choose() call: the probability of its first choice (1.0: "yes")."""
+
+    def __init__(
+        self, script: Sequence[str] | None = None, *, chunk_size: int = 8, verdict: float = 1.0
+    ) -> None:
         self._script = list(script) if script is not None else None
         self._calls = 0
         self._chunk_size = chunk_size
+        self.verdict = verdict
         self.requests: list[list[Message]] = []
+        self.choices: list[list[Message]] = []
+
+    def choose(self, messages: Sequence[Message], choices: Sequence[str]) -> list[float]:
+        self.choices.append(list(messages))
+        if len(choices) == 1:
+            return [1.0]
+        rest = (1.0 - self.verdict) / (len(choices) - 1)
+        return [self.verdict] + [rest] * (len(choices) - 1)
 
     @property
     def backend(self) -> str:
@@ -35,6 +48,7 @@ class FakeChatModel:
         max_tokens: int = 256,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
         self.requests.append(list(messages))
         reply = self._reply(messages)
@@ -51,9 +65,11 @@ class FakeChatModel:
             self._calls += 1
             return reply
         last = messages[-1]["content"] if messages else ""
-        match = re.search(r"<evidence id=\"(\d+)\"[^>]*>\s*(.+?)\s*</evidence>", last, re.DOTALL)
+        match = re.search(r"^Evidence:\n\[(\d+)\] (.+)$", last, re.MULTILINE)
         if match is None:
             # Rewrite and translation prompts: echo the question / the text unchanged.
             tagged = re.search(r"<(question|text)>(.*?)</\1>", last, re.DOTALL)
             return tagged.group(2).strip() if tagged else "NO_ANSWER"
-        return f"{match.group(2).strip()} [{match.group(1)}]"
+        label = re.search(r"«copied words» (\S+:)", last)
+        quote = match.group(2).strip()
+        return f"[{match.group(1)}] «{quote}» {label.group(1) if label else 'Answer:'} {quote}\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,7 @@ class _ModelCheck:
     """Asks the server once (via /api/show) whether the model is there; remembers a yes."""
 
     def __init__(self, client: Any, errors: _OllamaErrors) -> None:
+        self.client = client
         self._client = client
         self._errors = errors
         self._ok = False
@@ -129,6 +131,7 @@ class OllamaChatModel:
         self._model = model or settings.chat_model
         self._errors = _OllamaErrors(self._host, self._model, settings.timeout_s)
         # No network here: ChatOllama only builds its httpx clients.
+        self._keep_alive = settings.keep_alive
         self._chat = ChatOllama(
             model=self._model,
             base_url=self._host,
@@ -156,6 +159,35 @@ class OllamaChatModel:
         if client is not None:
             client.close()
 
+    def choose(self, messages: Sequence[Message], choices: Sequence[str]) -> list[float]:
+        """One generated token with its top log-probabilities (Ollama 0.12.11+); a choice whose
+        spellings are not among them gets the least of what was listed."""
+        self._check.ensure()
+        try:
+            response = self._check.client.chat(
+                model=self._model,
+                messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+                options={"temperature": 0.0, "num_predict": 1},
+                logprobs=True,
+                top_logprobs=20,
+                keep_alive=self._keep_alive,
+            )
+        except Exception as err:
+            raise self._errors.convert(err) from err
+        entries = getattr(response, "logprobs", None) or []
+        if not entries:
+            raise GenerationError(
+                f"Ollama at {self._host} returned no log-probabilities: it needs Ollama 0.12.11 or newer"
+            )
+        top = {str(alt.token).strip().lower(): float(alt.logprob) for alt in entries[0].top_logprobs or []}
+        top.setdefault(str(entries[0].token).strip().lower(), float(entries[0].logprob))
+        floor = min(top.values()) - 1.0
+        logps = [max((lp for tok, lp in top.items() if tok == c.lower()), default=floor) for c in choices]
+        peak = max(logps)
+        weights = [math.exp(lp - peak) for lp in logps]
+        total = sum(weights)
+        return [w / total for w in weights]
+
     def stream(
         self,
         messages: Sequence[Message],
@@ -163,7 +195,10 @@ class OllamaChatModel:
         max_tokens: int = 256,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
+        # Ollama takes JSON schemas, not GBNF grammars: the reply is parsed leniently instead.
+        del grammar
         self._check.ensure()
         # Passing `options` replaces ChatOllama's per-instance options, so stop goes in here too.
         options: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
@@ -222,6 +257,10 @@ class OllamaEmbedder:
 
     def close(self) -> None:
         self._client.close()
+
+    # Unknown for an arbitrary model: a permissive floor, to be set per model with
+    # ASSISTANT_ANSWER__MIN_RELEVANCE after checking it with `assistant eval` (see the README).
+    relevance_floor = 0.5
 
     @property
     def id(self) -> str:

@@ -725,9 +725,10 @@ _VERDICT = re.compile(r"^\s*(\d+)\s*[:.)-]\s*(SUPPORTED|UNSUPPORTED)\b", re.IGNO
 
 
 def judge_messages(answer: Answer, template: PromptTemplate) -> tuple[list[Message], list[str]]:
-    """The judge prompt (prompts/judge.md) for an answer, and the sentences it asks about."""
-    sentences = [strip_markers(s).strip() for s in split_sentences(answer.answer)]
-    sentences = [" ".join(s.split()) for s in sentences if s]
+    """The judge prompt (prompts/judge.md) for an answer, and the claim sentences it asks about
+    (sentences with a marker: an uncited note such as "no date is given" claims nothing)."""
+    sentences = [strip_markers(s).strip() for s in split_sentences(answer.answer) if MARKER.search(s)]
+    sentences = [re.sub(r"\s+([.,;:!?])", r"\1", " ".join(s.split())) for s in sentences if s]
     evidence = "\n".join(f"[{c.marker}] {c.quote}" for c in answer.citations) or "(none)"
     listing = "\n".join(f"{i}. {s}" for i, s in enumerate(sentences, 1))
     return template.render(evidence=evidence, sentences=listing), sentences

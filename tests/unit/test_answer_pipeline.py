@@ -13,7 +13,7 @@ from assistant.backends.llm_fake import FakeChatModel
 from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.service import Assistant
-from assistant.types import FinalEvent, StatusEvent, TokenEvent, Turn
+from assistant.types import FinalEvent, SentenceEvent, StatusEvent, TokenEvent, Turn
 
 QUESTION = "Wann haben die russischen Friedenstruppen Berg-Karabach verlassen?"
 
@@ -28,10 +28,13 @@ def _with_model(
     return assistant
 
 
-def test_streams_status_tokens_then_one_final(fake_assistant: Assistant) -> None:
+def test_streams_status_then_verified_sentences_then_one_final(fake_assistant: Assistant) -> None:
     events = list(fake_assistant.ask_stream(QUESTION))
     assert isinstance(events[0], StatusEvent)
-    assert any(isinstance(e, TokenEvent) for e in events)
+    # Nothing unverified is streamed: no draft tokens, only sentences that passed every check.
+    assert not any(isinstance(e, TokenEvent) for e in events)
+    sentences = [e.text for e in events if isinstance(e, SentenceEvent)]
+    assert sentences
     assert isinstance(events[-1], FinalEvent) and sum(isinstance(e, FinalEvent) for e in events) == 1
     answer = events[-1].answer
     assert not answer.abstained and answer.language == "de"
@@ -56,9 +59,10 @@ def test_fabricated_date_never_reaches_the_reader(make_settings: Callable[..., S
     answer = _with_model(make_settings, model).ask(QUESTION)
     assert "2021" not in answer.answer and "Mai" not in answer.answer
     assert any("2021" in note for note in answer.notes)
-    # The fallback quotes the evidence instead, so the reader still gets a grounded answer.
-    assert answer.mode == "extractive" and answer.citations
-    assert all(c.quote in answer.answer for c in answer.citations)
+    # No passage gives a date, so no quote stands in for one: the reader is told the articles do
+    # not say, and gets the closest passages as related reading.
+    assert answer.mode == "abstained" and answer.abstain_reason == "not_answered"
+    assert answer.related and not answer.citations
 
 
 def test_wrong_marker_is_dropped_and_good_sentence_kept(make_settings: Callable[..., Settings]) -> None:

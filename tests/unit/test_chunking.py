@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -389,11 +388,9 @@ def test_chunker_version_is_an_int() -> None:
 def test_gnad_corpus_chunks_hold_the_invariants() -> None:
     if not GNAD_CSV.is_file():
         pytest.skip(f"corpus not present: {GNAD_CSV}")
-    started = time.perf_counter()
+    # Correctness only: speed is measured by benchmarks/, never asserted in tests.
     articles = load_paths([GNAD_CSV], csv=CsvOptions.gnad()).articles
     chunks = {a.id: chunk_article(a, DEFAULTS) for a in articles}
-    elapsed = time.perf_counter() - started
     assert len(articles) == 1028
     for article in articles:
         assert_chunk_invariants(article, chunks[article.id], DEFAULTS)
-    assert elapsed < 10, f"loading and chunking GNAD took {elapsed:.1f}s"

@@ -313,9 +313,11 @@ def test_percentile_is_nearest_rank() -> None:
 def test_judge_verdicts_count_missing_lines_as_unsupported() -> None:
     template = Prompts(default_prompts_dir())["judge"]
     messages, sentences = m.judge_messages(
-        answer("Peskov confirmed it [1]. He gave no date.", PESKOV), template
+        answer("Peskov confirmed it [1]. The withdrawal had begun [1]. He gave no date.", PESKOV), template
     )
+    # Claim sentences only: the uncited note claims nothing a passage could support.
     assert len(sentences) == 2 and PESKOV in messages[1]["content"]
+    assert sentences[0] == "Peskov confirmed it."
     assert m.parse_verdicts("1: SUPPORTED\n2: UNSUPPORTED", 2) == [True, False]
     assert m.parse_verdicts("1. supported", 2) == [True, False]
     assert m.parse_verdicts("garbage", 2) == [False, False]

@@ -1,0 +1,191 @@
+"""Names in answer sentences, and whether a text supports them across German and English.
+
+Which words are names: acronyms, words in the alias table, and capitalised words that are not
+ordinary words of the sentence's language (German: not a common noun per `german-nouns`; English:
+not a sentence start, a function word or ordinary vocabulary per `wordfreq`). Ordinary English
+words that are capitalised ("Foreign Minister") are returned as *soft* names: a claim may state
+them without a verbatim match, if its meaning is confirmed otherwise.
+
+Whether a text supports a name: the folded name occurs there, inflected ("Moskaus"), inside a
+compound ("Kremlsprecher"), transliterated ("Peskov"/"Peskow", "Aleinik"/"Aleynik"), or as another
+form of its group in data/aliases.tsv ("ECB"/"EZB", "Moscow"/"Moskau")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from assistant.text.facts import is_calendar_word
+from assistant.text.lexicon import Lexicon
+from assistant.text.normalize import data_text, fold, words
+
+# German and English inflection endings a name can carry: Moskaus, Lukaschenkos, Armeniens, Russia's.
+_INFLECTION = re.compile(r"(?:'s|’s|s|es|en|n|e|er|ern|ischen|ische|isches|ischer|ischem|isch)$")
+_TRANSLIT = (
+    ("tsch", "ch"),
+    ("sch", "sh"),
+    ("dsh", "j"),
+    ("dsch", "j"),
+    ("zh", "j"),
+    ("kh", "h"),
+    ("ch", "h"),
+    ("w", "v"),
+    ("z", "s"),
+    ("ij", "i"),
+    ("yj", "i"),
+    ("iy", "i"),
+    ("y", "i"),
+    ("j", "i"),
+    ("ph", "f"),
+    ("ck", "k"),
+    ("c", "k"),
+)
+_SIMILAR = 0.8
+_MIN_NAME = 2
+
+
+@dataclass(frozen=True)
+class Name:
+    text: str
+    soft: bool = False  # ordinary vocabulary capitalised: no verbatim match required
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> tuple[dict[str, int], list[list[str]]]:
+    """folded form -> group number, and the groups; a trailing * marks a stem ("russisch*")."""
+    index: dict[str, int] = {}
+    groups: list[list[str]] = []
+    for line in data_text("aliases.tsv").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        forms = [fold(f.strip()) for f in line.split("\t") if f.strip()]
+        for form in forms:
+            index.setdefault(form.rstrip("*"), len(groups))
+        groups.append(forms)
+    return index, groups
+
+
+def alias_group(name: str) -> list[str]:
+    """Other forms of `name` per the alias table (folded; stems end in *), or []."""
+    index, groups = _aliases()
+    folded = fold(name)
+    group = index.get(folded)
+    if group is None:
+        stem = _INFLECTION.sub("", folded)
+        group = index.get(stem)
+        if group is None:
+            group = next(
+                (
+                    g
+                    for form, g in index.items()
+                    if _is_stem_entry(groups[g], form) and folded.startswith(form)
+                ),
+                None,
+            )
+    return groups[group] if group is not None else []
+
+
+def _is_stem_entry(group: list[str], form: str) -> bool:
+    return any(f == form + "*" for f in group)
+
+
+def is_acronym(token: str) -> bool:
+    letters = [c for c in token if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+@lru_cache(maxsize=1)
+def _phrases() -> re.Pattern[str]:
+    """Multi-word forms of the alias table, longest first ("Collective Security Treaty Organization")."""
+    _, groups = _aliases()
+    forms = sorted({f for g in groups for f in g if " " in f and not f.endswith("*")}, key=len, reverse=True)
+    return re.compile("|".join(rf"(?<!\w){re.escape(f)}(?!\w)" for f in forms) or r"(?!x)x")
+
+
+def name_candidates(sentence: str, language: str, lexicon: Lexicon | None = None) -> list[Name]:
+    """The names a sentence asserts (see the module docstring), in order of appearance."""
+    from assistant.text.terms import is_stopword
+
+    found: list[Name] = []
+    # A known multi-word name is one name: its words are not checked one by one.
+    folded = fold(sentence)
+    phrases = list(_phrases().finditer(folded))
+    for match in phrases:
+        found.append(Name(sentence[match.start() : match.end()]))
+    if phrases and len(folded) == len(sentence):
+        sentence = "".join(
+            " " if any(m.start() <= i < m.end() for m in phrases) else ch for i, ch in enumerate(sentence)
+        )
+    tokens = words(sentence)
+    for i, token in enumerate(tokens):
+        if len(token) < _MIN_NAME or not token[:1].isupper() or token[:1].isdigit():
+            continue
+        if is_calendar_word(token) and not is_acronym(token):
+            continue  # dates are facts, checked as such
+        if is_acronym(token) or alias_group(token):
+            found.append(Name(token))
+            continue
+        if is_stopword(token):
+            continue
+        if language == "de":
+            if lexicon is None:
+                if i > 0:
+                    found.append(Name(token))
+            elif not lexicon.is_german_common_noun(token) and (i > 0 or not lexicon.is_german_word(token)):
+                # Sentence starts are capitalised anyway: only a word German text rarely uses counts.
+                found.append(Name(token))
+        elif lexicon is not None and lexicon.is_english_word(token):
+            if i > 0:
+                found.append(Name(token, soft=True))
+        elif i > 0 or lexicon is not None:
+            found.append(Name(token))
+    return found
+
+
+def _translit(text: str) -> str:
+    text = fold(text)
+    for a, b in _TRANSLIT:
+        text = text.replace(a, b)
+    return text
+
+
+@lru_cache(maxsize=4096)
+def _haystack(text: str) -> tuple[str, tuple[str, ...]]:
+    folded = fold(text)
+    return folded, tuple(dict.fromkeys(fold(w) for w in words(text)))
+
+
+def name_supported(name: str, text: str) -> bool:
+    """True when `name` or another spelling of it occurs in `text` (see the module docstring)."""
+    if _form_supported(fold(name), text):
+        return True
+    return any(_form_supported(form, text) for form in alias_group(name))
+
+
+def _form_supported(form: str, text: str) -> bool:
+    """`form` is folded; a trailing * makes it a stem that any word of the text may start with."""
+    haystack, tokens = _haystack(text)
+    if form.endswith("*"):
+        stem = form[:-1]
+        return any(t.startswith(stem) or f"-{stem}" in t for t in tokens)
+    if " " in form:
+        return re.search(r"(?<!\w)" + re.escape(form), haystack) is not None
+    parts = [p for p in form.split("-") if len(p) >= 4]
+    if len(parts) > 1:
+        # "Nagorno-Karabakh" is "Berg-Karabach": one supported long part is enough.
+        return any(_form_supported(part, text) for part in parts)
+    if re.search(r"(?<!\w)" + re.escape(form), haystack):
+        return True  # also as the first part of a compound: "kreml" in "kremlsprecher"
+    stem = _INFLECTION.sub("", form) if len(form) > 5 else form
+    if len(stem) >= 4 and re.search(r"(?<!\w)" + re.escape(stem), haystack):
+        return True  # "moskaus" / "moskau", "lukaschenkos" / "lukaschenko"
+    target = _translit(stem)
+    for token in tokens:
+        if abs(len(token) - len(form)) > 6:
+            continue
+        candidate = _translit(_INFLECTION.sub("", token) if len(token) > 5 else token)
+        if candidate == target or SequenceMatcher(None, target, candidate).ratio() >= _SIMILAR:
+            return True
+    return False

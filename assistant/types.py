@@ -156,6 +156,9 @@ class IngestReport(BaseModel):
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    repaired: int = Field(
+        default=0, description="Unchanged articles whose stored chunks did not match the manifest, fixed."
+    )
     chunks_embedded: int = 0
     chunks_reused: int = 0
     skipped: list[SkippedFile] = Field(default_factory=list)

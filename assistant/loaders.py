@@ -164,38 +164,50 @@ class ArticleIds:
 
     An article's natural id is the path of its file relative to what was ingested, without the
     suffix (`000_10b77cea8b010999`, `2024/ezb`), or the id a jsonl/csv row carries, or
-    `<stem>:<row>[:<hash>]` for rows without one. That id is kept whenever it is free, so the ids of
-    the sample corpus and the GNAD rows the evals cite never change. It is taken when another
-    *existing* file already holds it, in this run or in the index (`held`: id -> origin of the
-    indexed article); then the article gets `<id>~<8 hex of sha256(its file's path)>`, which is
-    again the same on every run. A file that once got the longer id keeps it; an id whose file is
-    gone (the folder was moved) is taken over, so moving a corpus updates it instead of duplicating.
+    `<stem>:<row>[:<hash>]` for rows without one. `held` maps the ids already in the index to the
+    origins of their articles.
 
-    Why not always include the path: ids are shown and cited, and would change when a corpus moves.
-    Why not a content hash: an edited article must replace its old version, not sit beside it
-    (web uploads, which have no lasting path, are named by content on purpose: see interfaces/web.py).
+    - A file already in the index keeps its id, however it is named now (the folder or the file
+      itself given on the command line, a sibling with the same stem added later).
+    - Otherwise the natural id is used whenever it is free, so the ids of the sample corpus and of
+      the GNAD rows the evals cite never change; an id whose file is gone (the corpus was moved) is
+      taken over, so moving a corpus updates it instead of duplicating it.
+    - An id held by another file that still exists, in this run or in the index, becomes
+      `<id>~<8 hex of sha256(the file's path)>`, again the same on every run.
+
+    Why not always include the full path: ids are shown and cited, and would change whenever a
+    corpus moves. Why not a content hash: an edited article must replace its old version, not sit
+    next to it (web uploads have no lasting path and are named by content: see interfaces/web.py).
     """
 
     def __init__(
         self, held: Mapping[str, str] | None = None, *, exists: Callable[[str], bool] = os.path.exists
     ) -> None:
         self._held = {article_id: origin_file(origin) for article_id, origin in (held or {}).items()}
+        # Whole-file articles by origin; rows are not, as a row's id follows its text (row_id_hash).
+        self._by_origin = {
+            origin: article_id for article_id, origin in (held or {}).items() if origin_file(origin) == origin
+        }
         self._exists = exists
         self._claimed: dict[str, str] = {}  # id -> origin file, this run
 
     def assign(self, natural: str, origin: str) -> str:
         """The id for an article whose natural id is `natural`, loaded from `origin`."""
         file = origin_file(origin)
-        alternative = f"{natural}~{_origin_tag(file)}"
-        claimed = self._claimed.get(natural)
-        held = self._held.get(natural)
-        kept_before = file in (self._held.get(alternative), self._claimed.get(alternative))
-        taken = (claimed is not None and claimed != file) or (
-            claimed is None and held is not None and held != file and self._exists(held)
-        )
-        chosen = alternative if kept_before or taken else natural
+        previous = self._by_origin.get(origin) if file == origin else None
+        if previous is not None and self._claimed.get(previous, file) == file:
+            chosen = previous
+        else:
+            alternative = f"{natural}~{_origin_tag(file)}"
+            claimed = self._claimed.get(natural)
+            held = self._held.get(natural)
+            kept_before = file in (self._held.get(alternative), self._claimed.get(alternative))
+            taken = (claimed is not None and claimed != file) or (
+                claimed is None and held is not None and held != file and self._exists(held)
+            )
+            chosen = alternative if kept_before or taken else natural
         if chosen != natural:
-            logger.debug("article id %r is held by another file: %s gets %r", natural, file, chosen)
+            logger.debug("article from %s has the id %r (its natural id %r is taken)", file, chosen, natural)
         self._claimed.setdefault(chosen, file)
         return chosen
 
@@ -410,24 +422,16 @@ def _walk(root: Path, skipped: list[SkippedFile]) -> Iterator[Path]:
 
 
 def _disambiguate(tasks: list[_FileTask]) -> None:
-    """Ids are the relative path without suffix; add the suffix, then the root name, when they clash."""
-
-    def clashing() -> dict[str, list[_FileTask]]:
-        groups: dict[str, list[_FileTask]] = {}
-        for task in tasks:
-            groups.setdefault(task.base_id, []).append(task)
-        return {key: group for key, group in groups.items() if len(group) > 1}
-
-    for rename in (
-        lambda t: t.path.relative_to(_absolute(t.root)).as_posix(),
-        lambda t: f"{t.root.resolve().name}/{t.path.relative_to(_absolute(t.root)).as_posix()}",
-    ):
-        for group in clashing().values():
+    """Ids are the relative path without suffix; files of one folder that differ only in their suffix
+    (`y.txt`, `y.md`) keep it. Clashes between inputs are ArticleIds' to settle, the same way whether
+    the inputs come in one run or in several."""
+    groups: dict[tuple[Path, str], list[_FileTask]] = {}
+    for task in tasks:
+        groups.setdefault((_absolute(task.root), task.base_id), []).append(task)
+    for (root, _), group in groups.items():
+        if len(group) > 1:
             for task in group:
-                task.base_id = rename(task)
-    for group in clashing().values():
-        for n, task in enumerate(group[1:], start=2):
-            task.base_id = f"{task.base_id}~{n}"
+                task.base_id = task.path.relative_to(root).as_posix()
     for task in tasks:
         logger.debug("file %s -> id %s", task.resolved, task.base_id)
 

@@ -128,6 +128,7 @@ class Assistant:
             prune=prune,
             csv=csv,
             progress=progress,
+            options=self.settings.ingest,
         )
         self._lexical.invalidate()
         return report

@@ -40,6 +40,9 @@ class Chunk(BaseModel):
     language: str = "und"
     url: str | None = None
     origin: str = ""
+    article_hash: str = Field(
+        default="", description="content_hash of the article version the chunk was stored for ('' unknown)."
+    )
 
 
 class Passage(BaseModel):

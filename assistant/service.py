@@ -152,6 +152,7 @@ class Assistant:
             prune=prune,
             csv=csv,
             progress=progress,
+            options=self.settings.ingest,
         )
         self._lexical.invalidate()
         return report

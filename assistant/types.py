@@ -40,6 +40,9 @@ class Chunk(BaseModel):
     language: str = "und"
     url: str | None = None
     origin: str = ""
+    article_hash: str = Field(
+        default="", description="content_hash of the article version the chunk was stored for ('' unknown)."
+    )
 
 
 class Passage(BaseModel):
@@ -175,6 +178,9 @@ class IngestReport(BaseModel):
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    repaired: int = Field(
+        default=0, description="Unchanged articles whose stored chunks did not match the manifest, fixed."
+    )
     chunks_embedded: int = 0
     chunks_reused: int = 0
     skipped: list[SkippedFile] = Field(default_factory=list)

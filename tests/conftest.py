@@ -38,6 +38,10 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "index": {"path": str(tmp_path / "vectorstore")},
             "embedding": {"backend": "hashing"},
             "llm": {"backend": "fake", "cache_dir": str(tmp_path / "cache")},
+            "web": {
+                "upload_dir": str(tmp_path / "uploads"),
+                "feedback_path": str(tmp_path / "feedback.jsonl"),
+            },
         }
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(values.get(key), dict):

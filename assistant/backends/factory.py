@@ -85,5 +85,4 @@ def make_index(settings: Settings, embedder: Embedder) -> ChromaIndex:
         return ChromaIndex.http(
             idx.host, idx.port, name, embedder_id=embedder.id, dim=embedder.dim, ssl=idx.ssl
         )
-    idx.path.mkdir(parents=True, exist_ok=True)
     return ChromaIndex.persistent(str(idx.path), name, embedder_id=embedder.id, dim=embedder.dim)

@@ -2,22 +2,45 @@
 
 Two collections per index: `<name>` holds chunks with vectors; `<name>--articles` is the manifest of
 fully ingested articles (written after their chunks), which makes an interrupted ingest resumable.
+The manifest is also what readers trust: search, iteration and counts only show chunks the manifest
+lists, so an article is visible once complete and a half-written one never is (see `_visible`).
+
+Every Chroma or OS failure leaves this module as a typed error that names the index and what to do
+(read-only folder, full disk, a damaged file, an unreachable server); a read-only index is read
+from a private copy, because Chroma writes to its database even when opened only to read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import errno
 import json
 import logging
+import os
 import re
+import shutil
+import tempfile
 import time
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.backends.base import ArticleRecord, Vectors
-from assistant.errors import BackendUnavailableError, EmptyIndexError, IndexMismatchError
+from assistant.errors import (
+    AssistantError,
+    BackendUnavailableError,
+    EmptyIndexError,
+    IndexBusyError,
+    IndexFullError,
+    IndexMismatchError,
+    IndexReadOnlyError,
+    IndexStorageError,
+)
 from assistant.types import Chunk, Filters
 
 log = logging.getLogger(__name__)
@@ -27,6 +50,13 @@ _MANIFEST_SUFFIX = "--articles"
 _MAX_BATCH = 2000
 # Values per `$in` filter: keeps each metadata query's SQL small.
 _MAX_IN = 500
+_SQLITE_FILE = "chroma.sqlite3"
+LOCK_FILE = "ingest.lock"
+# Below this much free space a failed write is put down to a full disk (SQLite and the HNSW files
+# need room for journals and compaction, so they fail well before the last byte).
+_LOW_DISK_BYTES = 64 * 1024 * 1024
+_READ_ONLY_MARKERS = ("readonly database", "read-only file system", "read only file system")
+_FULL_MARKERS = ("database or disk is full", "no space left", "disk quota exceeded")
 
 
 def date_number(date: str | None, *, end: bool = False) -> int:
@@ -55,6 +85,7 @@ def _chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
         "start": chunk.start,
         "end": chunk.end,
         "index": chunk.index,
+        "article_hash": chunk.article_hash,
     }
 
 
@@ -72,6 +103,7 @@ def _chunk_from(chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chunk:
         language=str(meta.get("language", "und")),
         url=str(meta["url"]) if meta.get("url") else None,
         origin=str(meta.get("origin", "")),
+        article_hash=str(meta.get("article_hash", "")),
     )
 
 
@@ -95,29 +127,122 @@ def where_clause(filters: Filters | None) -> dict[str, Any] | None:
     return {"$and": clauses}
 
 
+def _short(text: str, limit: int = 200) -> str:
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _error_numbers(exc: BaseException) -> set[int]:
+    numbers: set[int] = set()
+    seen: BaseException | None = exc
+    while seen is not None and len(numbers) < 10:
+        if isinstance(seen, OSError) and seen.errno is not None:
+            numbers.add(seen.errno)
+        seen = seen.__cause__ or seen.__context__
+    return numbers
+
+
+def _free_bytes(path: str) -> int | None:
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
+
+
+def _writable(folder: Path) -> bool:
+    """Whether this process may write the index folder (access() also knows read-only mounts)."""
+    database = folder / _SQLITE_FILE
+    return os.access(folder, os.W_OK) and (not database.exists() or os.access(database, os.W_OK))
+
+
+def _persistent_client(path: str) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=path, settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+def _copy_for_reading(folder: Path) -> Path:
+    """A private copy of a read-only index, for reading: Chroma writes to its database on open (its
+    migrations and log compaction), which a read-only folder refuses."""
+    copy = Path(tempfile.mkdtemp(prefix="news-assistant-readonly-"))
+    ignore = shutil.ignore_patterns(LOCK_FILE + "*", "*.bm25.pkl*")
+    shutil.copytree(folder, copy / "index", ignore=ignore)
+    size = sum(f.stat().st_size for f in (copy / "index").rglob("*") if f.is_file())
+    log.info("the index folder %s is read-only: reading a copy (%.1f MB) in %s", folder, size / 1e6, copy)
+    return copy
+
+
 class ChromaIndex:
     """A VectorIndex over one Chroma collection named after what makes its vectors comparable."""
 
-    def __init__(self, client: Any, name: str, *, embedder_id: str, dim: int, location: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        name: str,
+        *,
+        embedder_id: str,
+        dim: int,
+        location: str,
+        read_only: bool = False,
+        lock_path: Path | None = None,
+    ) -> None:
         self._client = client
         self._name = name
         self._embedder_id = embedder_id
         self._dim = dim
         self._location = location
+        self._read_only = read_only
+        self._lock_path = lock_path
         self._chunks: Any = None
         self._manifest: Any = None
+        self._visible: tuple[str, frozenset[str]] | None = None
+        self._warned_stale = False
 
     # --- construction ---------------------------------------------------------------------------------
 
     @classmethod
     def persistent(cls, path: str, name: str, *, embedder_id: str, dim: int) -> ChromaIndex:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        client = chromadb.PersistentClient(
-            path=path, settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        """The index in folder `path` (created if missing). A folder this process cannot write is
+        opened from a private copy: reads work, writes raise IndexReadOnlyError."""
+        folder = Path(path)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexReadOnlyError(
+                f"The index folder {path} does not exist and cannot be created ({exc.strerror}): "
+                "set ASSISTANT_INDEX__PATH to a folder you can write."
+            ) from None
+        read_only = not _writable(folder)
+        try:
+            if not read_only:
+                try:
+                    client = _persistent_client(path)
+                except Exception as exc:
+                    if not any(m in str(exc).lower() for m in _READ_ONLY_MARKERS):
+                        raise
+                    read_only = True  # writable by permissions, yet refused (e.g. a file attribute)
+            if read_only:
+                copy = _copy_for_reading(folder)
+                client = _persistent_client(str(copy / "index"))
+        except AssistantError:
+            raise
+        except Exception as exc:
+            raise _translate(exc, path, "opening the index", local=True) from exc
+        index = cls(
+            client,
+            name,
+            embedder_id=embedder_id,
+            dim=dim,
+            location=path,
+            read_only=read_only,
+            lock_path=folder / LOCK_FILE,
         )
-        return cls(client, name, embedder_id=embedder_id, dim=dim, location=path)
+        if read_only:
+            weakref.finalize(index, shutil.rmtree, str(copy), True)
+        return index
 
     @classmethod
     def http(
@@ -137,7 +262,11 @@ class ChromaIndex:
                 f"Cannot reach the Chroma server at {scheme}://{host}:{port}: start it with "
                 f"`chroma run --path DIR --host {host} --port {port}`"
             ) from exc
-        return cls(client, name, embedder_id=embedder_id, dim=dim, location=f"{scheme}://{host}:{port}")
+        # Excludes writers on this machine only: run ingest from one machine at a time (README).
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{host}_{port}_{name}")
+        lock = Path(tempfile.gettempdir()) / f"news-assistant-{safe}.{LOCK_FILE}"
+        location = f"{scheme}://{host}:{port}"
+        return cls(client, name, embedder_id=embedder_id, dim=dim, location=location, lock_path=lock)
 
     @classmethod
     def ephemeral(cls, name: str, *, embedder_id: str, dim: int) -> ChromaIndex:
@@ -156,6 +285,21 @@ class ChromaIndex:
     @property
     def location(self) -> str:
         return self._location
+
+    @property
+    def read_only(self) -> bool:
+        """True when the index folder cannot be written: reads work (from a copy), writes raise."""
+        return self._read_only
+
+    @contextlib.contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except AssistantError:
+            raise
+        except Exception as exc:
+            local = self._location not in ("memory",) and "://" not in self._location
+            raise _translate(exc, self._location, doing, local=local) from exc
 
     def _existing_names(self) -> list[str]:
         return [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
@@ -205,174 +349,320 @@ class ChromaIndex:
         return opened
 
     def _writable(self) -> tuple[Any, Any]:
+        if self._read_only:
+            raise _read_only_error(self._location)
         opened = self._open(create=True)
         assert opened is not None
         return opened
 
     def exists(self) -> bool:
-        return self._open(create=False) is not None
+        with self._guard("opening the index"):
+            return self._open(create=False) is not None
+
+    # --- writers --------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self, timeout: float = 0.0) -> Iterator[None]:
+        """Hold the right to write this index: one writer at a time (a lock file next to the data).
+
+        Raises IndexBusyError when another process (or thread) holds it for longer than `timeout`
+        seconds, IndexReadOnlyError when the folder cannot be written. The lock is the operating
+        system's (flock), so a killed ingest never leaves it stuck.
+        """
+        if self._read_only:
+            raise _read_only_error(self._location)
+        if self._lock_path is None:
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self._lock_path), timeout=timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise IndexBusyError(
+                f"Another ingest is running on {self._location}{_holder(self._lock_path)}: wait for it "
+                "to finish, then run this one again."
+            ) from None
+        except OSError as exc:
+            raise _translate(exc, self._location, "locking the index for writing", local=True) from exc
+        try:
+            _note_holder(self._lock_path)
+            yield
+        finally:
+            lock.release()
 
     # --- chunks ---------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        opened = self._open(create=False)
-        return 0 if opened is None else int(opened[0].count())
+        """Chunks of complete articles: what search can return (an interrupted write is not counted)."""
+        return len(self._visible_ids())
+
+    def stored_count(self) -> int:
+        """Every chunk stored, also those of articles not (yet) complete."""
+        with self._guard("counting chunks"):
+            opened = self._open(create=False)
+            return 0 if opened is None else int(opened[0].count())
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
-        opened = self._open(create=False)
-        if opened is None or not ids:
-            return set()
-        found: set[str] = set()
-        for i in range(0, len(ids), _MAX_BATCH):
-            got = opened[0].get(ids=list(ids[i : i + _MAX_BATCH]), include=[])
-            found.update(got["ids"])
-        return found
+        with self._guard("looking up chunks"):
+            opened = self._open(create=False)
+            if opened is None or not ids:
+                return set()
+            found: set[str] = set()
+            for i in range(0, len(ids), _MAX_BATCH):
+                got = opened[0].get(ids=list(ids[i : i + _MAX_BATCH]), include=[])
+                found.update(got["ids"])
+            return found
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         if not chunks:
             return
         if vectors.shape != (len(chunks), self._dim):
             raise ValueError(f"expected {len(chunks)} vectors of {self._dim} dims, got {vectors.shape}")
-        collection, _ = self._writable()
-        for i in range(0, len(chunks), _MAX_BATCH):
-            part = chunks[i : i + _MAX_BATCH]
-            collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors[i : i + _MAX_BATCH].tolist(),
-                documents=[c.text for c in part],
-                metadatas=[_chunk_metadata(c) for c in part],
-            )
+        with self._guard("storing chunks"):
+            collection, _ = self._writable()
+            for i in range(0, len(chunks), _MAX_BATCH):
+                part = chunks[i : i + _MAX_BATCH]
+                collection.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=vectors[i : i + _MAX_BATCH].tolist(),
+                    documents=[c.text for c in part],
+                    metadatas=[_chunk_metadata(c) for c in part],
+                )
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         if not chunks:
             return
-        collection, _ = self._writable()
-        for i in range(0, len(chunks), _MAX_BATCH):
-            part = chunks[i : i + _MAX_BATCH]
-            collection.update(ids=[c.id for c in part], metadatas=[_chunk_metadata(c) for c in part])
+        with self._guard("updating chunk metadata"):
+            collection, _ = self._writable()
+            for i in range(0, len(chunks), _MAX_BATCH):
+                part = chunks[i : i + _MAX_BATCH]
+                collection.update(ids=[c.id for c in part], metadatas=[_chunk_metadata(c) for c in part])
 
     def delete(self, ids: Sequence[str]) -> None:
-        opened = self._open(create=False)
-        if opened is None or not ids:
+        if not ids:
             return
-        for i in range(0, len(ids), _MAX_BATCH):
-            opened[0].delete(ids=list(ids[i : i + _MAX_BATCH]))
+        with self._guard("deleting chunks"):
+            opened = self._open(create=False)
+            if opened is None:
+                return
+            self._writable()
+            for i in range(0, len(ids), _MAX_BATCH):
+                opened[0].delete(ids=list(ids[i : i + _MAX_BATCH]))
 
     def chunk_ids_of(self, article_id: str) -> list[str]:
-        opened = self._open(create=False)
-        if opened is None:
-            return []
-        return list(opened[0].get(where={"article_id": article_id}, include=[])["ids"])
+        with self._guard("looking up chunks"):
+            opened = self._open(create=False)
+            if opened is None:
+                return []
+            return list(opened[0].get(where={"article_id": article_id}, include=[])["ids"])
 
     def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
-        opened = self._open(create=False)
-        if opened is None or not article_ids:
-            return {}
-        owned: dict[str, list[str]] = {}
-        unique = list(dict.fromkeys(article_ids))
-        for i in range(0, len(unique), _MAX_IN):
-            part = unique[i : i + _MAX_IN]
-            got = opened[0].get(where={"article_id": {"$in": part}}, include=["metadatas"])
-            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
-                owned.setdefault(str(meta.get("article_id", "")), []).append(cid)
-        return owned
+        return {aid: list(stored) for aid, stored in self.stored_chunks_by_article(article_ids).items()}
+
+    def stored_chunks_by_article(self, article_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """For each article, its stored chunks: chunk id -> the article content hash they were written
+        for ('' when unknown, as in indexes from before it was recorded). Absent: none stored."""
+        with self._guard("looking up chunks"):
+            opened = self._open(create=False)
+            if opened is None or not article_ids:
+                return {}
+            owned: dict[str, dict[str, str]] = {}
+            unique = list(dict.fromkeys(article_ids))
+            for i in range(0, len(unique), _MAX_IN):
+                part = unique[i : i + _MAX_IN]
+                got = opened[0].get(where={"article_id": {"$in": part}}, include=["metadatas"])
+                for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                    aid = str(meta.get("article_id", ""))
+                    owned.setdefault(aid, {})[cid] = str(meta.get("article_hash", ""))
+            return owned
+
+    def orphan_chunk_ids(self, batch_size: int = 5000) -> list[str]:
+        """Stored chunks of articles the manifest does not list at all (left by an interrupted write
+        of an article that was then never ingested again). They are invisible, only taking space."""
+        with self._guard("looking for orphaned chunks"):
+            opened = self._open(create=False)
+            if opened is None:
+                return []
+            listed = set(self.articles())
+            orphans: list[str] = []
+            offset = 0
+            while True:
+                got = opened[0].get(include=["metadatas"], limit=batch_size, offset=offset)
+                if not got["ids"]:
+                    return orphans
+                for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                    if str(meta.get("article_id", "")) not in listed:
+                        orphans.append(cid)
+                offset += len(got["ids"])
 
     def query(self, vector: Vectors, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        collection, _ = self._require()
-        total = collection.count()
-        if total == 0:
-            return []
-        result = collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32).reshape(-1).tolist()],
-            n_results=min(k, total),
-            where=where_clause(filters),
-            include=["documents", "metadatas", "distances"],
-        )
-        hits: list[tuple[Chunk, float]] = []
-        for cid, doc, meta, dist in zip(
-            result["ids"][0],
-            result["documents"][0],
-            result["metadatas"][0],
-            result["distances"][0],
-            strict=True,
-        ):
-            hits.append((_chunk_from(cid, doc, meta), 1.0 - float(dist)))
-        return hits
+        with self._guard("searching"):
+            collection, _ = self._require()
+            total = collection.count()
+            if total == 0:
+                return []
+            visible = self._visible_ids()
+            n = min(k, total)
+            while True:
+                result = collection.query(
+                    query_embeddings=[np.asarray(vector, dtype=np.float32).reshape(-1).tolist()],
+                    n_results=n,
+                    where=where_clause(filters),
+                    include=["documents", "metadatas", "distances"],
+                )
+                hits = [
+                    (_chunk_from(cid, doc, meta), 1.0 - float(dist))
+                    for cid, doc, meta, dist in zip(
+                        result["ids"][0],
+                        result["documents"][0],
+                        result["metadatas"][0],
+                        result["distances"][0],
+                        strict=True,
+                    )
+                ]
+                kept = [hit for hit in hits if hit[0].id in visible]
+                if len(kept) >= k or len(hits) < n or n >= total:
+                    return kept[:k]
+                # Chunks of incomplete articles took places: ask for more (rare: only after a crash or
+                # while another process writes).
+                n = min(total, 2 * n + len(hits) - len(kept))
 
     def vectors_of(self, ids: Sequence[str]) -> dict[str, Vectors]:
-        collection, _ = self._require()
-        got = collection.get(ids=list(ids), include=["embeddings"])
-        return {
-            cid: np.asarray(vec, dtype=np.float32)
-            for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
-        }
+        with self._guard("reading vectors"):
+            collection, _ = self._require()
+            got = self._get_by_ids(collection, ids, ["embeddings"])
+            return {
+                cid: np.asarray(vec, dtype=np.float32)
+                for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
+            }
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids:
             return []
-        collection, _ = self._require()
-        got = collection.get(ids=list(ids), include=["documents", "metadatas"])
-        by_id = {
-            cid: _chunk_from(cid, doc, meta)
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        }
-        return [by_id[i] for i in ids if i in by_id]
+        with self._guard("reading chunks"):
+            collection, _ = self._require()
+            got = self._get_by_ids(collection, ids, ["documents", "metadatas"])
+            by_id = {
+                cid: _chunk_from(cid, doc, meta)
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            }
+            return [by_id[i] for i in ids if i in by_id]
 
-    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
-        opened = self._open(create=False)
+    def iter_chunks(self, batch_size: int = 1000, *, complete_only: bool = True) -> Iterator[Chunk]:
+        """Every chunk of a complete article (all stored chunks with `complete_only=False`)."""
+        with self._guard("reading chunks"):
+            opened = self._open(create=False)
         if opened is None:
             return
+        visible = self._visible_ids() if complete_only else None
         collection = opened[0]
         offset = 0
         while True:
-            got = collection.get(include=["documents", "metadatas"], limit=batch_size, offset=offset)
+            with self._guard("reading chunks"):
+                got = collection.get(include=["documents", "metadatas"], limit=batch_size, offset=offset)
             if not got["ids"]:
                 return
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                yield _chunk_from(cid, doc, meta)
+                if visible is None or cid in visible:
+                    yield _chunk_from(cid, doc, meta)
             offset += len(got["ids"])
+
+    def _get_by_ids(self, collection: Any, ids: Sequence[str], include: list[str]) -> dict[str, list[Any]]:
+        """collection.get(ids=...), tolerating ids this process's Chroma cannot find yet.
+
+        Chroma's embedded mode keeps the vector part of the index per process: while another process
+        ingests, a long-running reader (the web UI, the Slack bot) sees new manifest records and
+        chunk texts before their vectors, and asking for such an id fails the whole call ("Error
+        finding id"). Then the ids are fetched one by one and the ones not there yet left out, so the
+        search answers from what this process has; it catches up by itself.
+        """
+        try:
+            return dict(collection.get(ids=list(ids), include=include))
+        except Exception as exc:
+            if "error finding id" not in str(exc).lower():
+                raise
+        if not self._warned_stale:
+            self._warned_stale = True
+            log.warning(
+                "The index at %s is being changed by another process: chunks this process cannot read "
+                "yet are left out of its searches until it catches up.",
+                self._location,
+            )
+        merged: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+        for cid in ids:
+            try:
+                one = collection.get(ids=[cid], include=include)
+            except Exception as exc:
+                if "error finding id" not in str(exc).lower():
+                    raise
+                continue
+            for key in merged:
+                merged[key].extend(one[key])
+        return merged
+
+    def _visible_ids(self) -> frozenset[str]:
+        """The chunk ids the manifest lists, cached per generation.
+
+        Why not a visibility flag in the chunk metadata, set last: Chroma applies a `where` filter by
+        scanning the metadata, which made every search about 100 ms slower at 20k chunks (measured),
+        and an edited article would still need two writes to flip. The manifest record is already
+        written last, in one call, so it serves as the flag; filtering happens after the search.
+        """
+        generation = self.generation()
+        if self._visible is None or self._visible[0] != generation:
+            ids = frozenset(cid for record in self.articles().values() for cid in record.chunk_ids)
+            self._visible = (generation, ids)
+        return self._visible[1]
 
     # --- article manifest -----------------------------------------------------------------------------
 
     def articles(self) -> dict[str, ArticleRecord]:
-        opened = self._open(create=False)
-        if opened is None:
-            return {}
-        manifest = opened[1]
-        records: dict[str, ArticleRecord] = {}
-        offset = 0
-        while True:
-            got = manifest.get(include=["documents"], limit=_MAX_BATCH, offset=offset)
-            if not got["ids"]:
-                break
-            for doc in got["documents"]:
-                record = ArticleRecord.model_validate(json.loads(doc))
-                records[record.article_id] = record
-            offset += len(got["ids"])
-        return records
+        with self._guard("reading the article manifest"):
+            opened = self._open(create=False)
+            if opened is None:
+                return {}
+            manifest = opened[1]
+            records: dict[str, ArticleRecord] = {}
+            offset = 0
+            while True:
+                got = manifest.get(include=["documents"], limit=_MAX_BATCH, offset=offset)
+                if not got["ids"]:
+                    break
+                for doc in got["documents"]:
+                    record = ArticleRecord.model_validate(json.loads(doc))
+                    records[record.article_id] = record
+                offset += len(got["ids"])
+            return records
 
     def put_articles(self, records: Sequence[ArticleRecord]) -> None:
         if not records:
             return
-        _, manifest = self._writable()
-        for i in range(0, len(records), _MAX_BATCH):
-            part = records[i : i + _MAX_BATCH]
-            manifest.upsert(
-                ids=[r.article_id for r in part],
-                # The manifest needs no similarity search; a constant 1-d vector satisfies Chroma.
-                embeddings=[[1.0] for _ in part],
-                documents=[r.model_dump_json() for r in part],
-                metadatas=[{"content_hash": r.content_hash} for r in part],
-            )
-        self._bump_generation()
+        with self._guard("writing the article manifest"):
+            _, manifest = self._writable()
+            for i in range(0, len(records), _MAX_BATCH):
+                part = records[i : i + _MAX_BATCH]
+                manifest.upsert(
+                    ids=[r.article_id for r in part],
+                    # The manifest needs no similarity search; a constant 1-d vector satisfies Chroma.
+                    embeddings=[[1.0] for _ in part],
+                    documents=[r.model_dump_json() for r in part],
+                    metadatas=[{"content_hash": r.content_hash} for r in part],
+                )
+            self._bump_generation()
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
-        opened = self._open(create=False)
-        if opened is None or not article_ids:
+        if not article_ids:
             return
-        for i in range(0, len(article_ids), _MAX_BATCH):
-            opened[1].delete(ids=list(article_ids[i : i + _MAX_BATCH]))
-        self._bump_generation()
+        with self._guard("writing the article manifest"):
+            opened = self._open(create=False)
+            if opened is None:
+                return
+            self._writable()
+            for i in range(0, len(article_ids), _MAX_BATCH):
+                opened[1].delete(ids=list(article_ids[i : i + _MAX_BATCH]))
+            self._bump_generation()
 
     def _bump_generation(self) -> None:
         collection, _ = self._writable()
@@ -383,8 +673,72 @@ class ChromaIndex:
 
     def generation(self) -> str:
         """Changes whenever the set of ingested articles changes (also from other processes)."""
-        opened = self._open(create=False)
-        if opened is None:
-            return "empty"
-        fresh = self._client.get_collection(self._name, embedding_function=None)
-        return str((fresh.metadata or {}).get("generation", "none"))
+        with self._guard("reading the index"):
+            opened = self._open(create=False)
+            if opened is None:
+                return "empty"
+            fresh = self._client.get_collection(self._name, embedding_function=None)
+            return str((fresh.metadata or {}).get("generation", "none"))
+
+
+# --- errors -------------------------------------------------------------------------------------------
+
+
+def _read_only_error(location: str) -> IndexReadOnlyError:
+    return IndexReadOnlyError(
+        f"The index folder {location} is read-only: ingesting needs to write there. Make it writable, or "
+        "set ASSISTANT_INDEX__PATH to a writable copy (searching and asking work as they are)."
+    )
+
+
+def _translate(exc: BaseException, location: str, doing: str, *, local: bool) -> AssistantError:
+    """A Chroma, SQLite or OS failure as one line that says what happened to which index, and what
+    to do. The original stays attached as the cause (shown with -vv)."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    numbers = _error_numbers(exc)
+    if not local:
+        if isinstance(exc, OSError) or "connect" in text or "timed out" in text:
+            return BackendUnavailableError(
+                f"Cannot reach the Chroma server at {location} while {doing} ({_short(str(exc))}): "
+                "check that it is running."
+            )
+        return IndexStorageError(f"The Chroma server at {location} failed while {doing}: {_short(str(exc))}")
+    if errno.EROFS in numbers or any(m in text for m in _READ_ONLY_MARKERS):
+        return _read_only_error(location)
+    free = _free_bytes(location)
+    if (
+        numbers & {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+        or any(m in text for m in _FULL_MARKERS)
+        or (free is not None and free < _LOW_DISK_BYTES)
+    ):
+        left = f" ({free / 1e6:.1f} MB left)" if free is not None else ""
+        return IndexFullError(
+            f"The disk holding the index at {location} is full{left} while {doing}: free some space, "
+            "then run `assistant ingest` again (what was stored before is intact, and the interrupted "
+            "articles are completed)."
+        )
+    if numbers & {errno.EACCES, errno.EPERM}:
+        return IndexReadOnlyError(
+            f"No permission to use the index folder {location} while {doing}: check its owner and "
+            "permissions."
+        )
+    return IndexStorageError(
+        f"The index at {location} failed while {doing}: {_short(str(exc)) or type(exc).__name__}. "
+        "Run `assistant ingest` again; if it keeps failing, move the folder away and ingest anew."
+    )
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        note = lock_path.with_name(lock_path.name + ".owner").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+    return f" ({note})" if note else ""
+
+
+def _note_holder(lock_path: Path) -> None:
+    started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    with contextlib.suppress(OSError):  # only a courtesy for the busy message
+        lock_path.with_name(lock_path.name + ".owner").write_text(
+            f"pid {os.getpid()}, started {started}", encoding="utf-8"
+        )

@@ -108,30 +108,38 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _progress_bar() -> Any:
-    from tqdm import tqdm
+class _ProgressBars:
+    """tqdm bars per stage. Ingest streams its input, so a stage's total grows while it runs; the
+    bars are closed when the ingest returns, not when they first reach their total."""
 
-    bars: dict[str, Any] = {}
+    def __init__(self) -> None:
+        self._bars: dict[str, Any] = {}
 
-    def update(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
         if bar is None and total == 0:
             return
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="chunk", file=sys.stderr, leave=False)
+            bar = self._bars[stage] = tqdm(
+                total=total, desc=stage, unit="chunk", file=sys.stderr, leave=False
+            )
         bar.total = total
         bar.n = done
         bar.refresh()
-        if done >= total:
-            bar.close()
 
-    return update
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()
 
 
 def _print_report(report: IngestReport, out: TextIO) -> None:
+    repaired = f", repaired {report.repaired}" if report.repaired else ""
     print(
         f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"removed {report.removed}, skipped {len(report.skipped)} "
+        f"removed {report.removed}{repaired}, skipped {len(report.skipped)} "
         f"({report.chunks_embedded} chunks embedded, {report.chunks_reused} reused, {report.seconds:.1f} s)",
         file=out,
     )
@@ -225,13 +233,18 @@ def run(args: argparse.Namespace) -> int:
     from assistant.service import Assistant
 
     if args.command == "ingest":
+        from assistant.loaders import check_path
+
         for path in args.paths:
-            if not path.exists():
-                raise InputError(f"No such file or folder: {path}")
+            check_path(path)
         assistant = Assistant.from_settings(settings)
-        report = assistant.ingest(
-            args.paths or None, prune=args.prune, csv=_csv_options(args), progress=_progress_bar()
-        )
+        bars = _ProgressBars()
+        try:
+            report = assistant.ingest(
+                args.paths or None, prune=args.prune, csv=_csv_options(args), progress=bars
+            )
+        finally:
+            bars.close()
         _print_report(report, sys.stdout)
         return 0
 
@@ -366,6 +379,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        if args.command not in _ONE_LINE_COMMANDS or args.verbose >= 2:
+            raise
+        # The index and loaders raise typed errors for every fault they know; this is the net under
+        # them, so an operator never gets a traceback from a command that only stores or reads.
+        log.debug("unexpected error", exc_info=True)
+        print(
+            f"error: unexpected {type(err).__name__}: {_first_line(err)} (run with -vv for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+_ONE_LINE_COMMANDS = frozenset({"ingest", "stats", "search"})
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:300] if lines else "no details"
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+from urllib.parse import parse_qs
 
 from assistant.config import SlackSettings
 from assistant.errors import AssistantError, BackendUnavailableError, ConfigError, MissingDependencyError
@@ -32,6 +33,7 @@ try:
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError, SlackClientError
     from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+    from slack_sdk.signature import SignatureVerifier
     from slack_sdk.web import SlackResponse
 except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise MissingDependencyError("The Slack bot", "slack") from err
@@ -657,12 +659,22 @@ class _EventsHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if not 0 <= length <= _MAX_BODY_BYTES:
-            self._reply(413, "request too large")
+            self._refuse(413, "request too large", f"Content-Length {self.headers.get('Content-Length')!r}")
             return
         try:
             body = self.rfile.read(length).decode("utf-8")
         except UnicodeDecodeError:
-            self._reply(400, "bad request")
+            self._refuse(400, "bad request", "a body that is not UTF-8")
+            return
+        # Checked before Bolt sees the request: Bolt parses the body (and the timestamp) before it
+        # verifies the signature, so garbage used to cost a 500 and a logged traceback each time.
+        problem = self._unverified(body)
+        if problem is not None:
+            self._refuse(401, "invalid request", problem)
+            return
+        problem = _malformed(body, self.headers.get("Content-Type") or "")
+        if problem is not None:
+            self._refuse(400, "bad request", problem)
             return
         headers: dict[str, str | Sequence[str]] = {
             key.lower(): self.headers.get_all(key) or [] for key in set(self.headers.keys())
@@ -677,6 +689,27 @@ class _EventsHandler(BaseHTTPRequestHandler):
             return
         payload = response.body if isinstance(response.body, str) else json.dumps(response.body)
         self._reply(response.status, payload, response.headers)
+
+    def _unverified(self, body: str) -> str | None:
+        """Why the request cannot be from Slack, or None when its signature and timestamp check out."""
+        verifier = self.server.verifier
+        if verifier is None:
+            return "HTTP requests are refused without a signing secret"
+        timestamp = (self.headers.get("X-Slack-Request-Timestamp") or "").strip()
+        signature = (self.headers.get("X-Slack-Signature") or "").strip()
+        if not (timestamp.isascii() and timestamp.isdigit()):
+            return f"no valid X-Slack-Request-Timestamp ({timestamp[:40]!r})"
+        if not signature:
+            return "no X-Slack-Signature"
+        if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+            return "a wrong signature, or a timestamp more than five minutes off"
+        return None
+
+    def _refuse(self, status: int, reply: str, why: str) -> None:
+        # One line per refused request and no traceback: forged requests must not fill the log.
+        client = self.client_address[0]
+        log.warning("Refused a request to %s from %s with %d: %s", EVENTS_PATH, client, status, why)
+        self._reply(status, reply)
 
     def do_GET(self) -> None:
         self._reply(200 if self.path == "/healthz" else 404, "ok" if self.path == "/healthz" else "not found")
@@ -698,18 +731,39 @@ class _EventsHandler(BaseHTTPRequestHandler):
         log.debug("HTTP %s", format % args)
 
 
+def _malformed(body: str, content_type: str) -> str | None:
+    """What Bolt could not parse in a signed request (Slack never sends it; a broken proxy might)."""
+    try:
+        if content_type.split(";")[0].strip().lower() == "application/json" or body.lstrip().startswith("{"):
+            json.loads(body)
+        else:
+            payload = parse_qs(body).get("payload")
+            if payload:
+                json.loads(payload[0])
+    except ValueError as err:
+        return f"a body that is not valid JSON ({err})"
+    return None
+
+
 class _EventsServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], app: App) -> None:
+    def __init__(self, address: tuple[str, int], app: App, signing_secret: str | None) -> None:
         self.app = app
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         super().__init__(address, _EventsHandler)
 
 
-def serve_http(app: App, *, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
-    """A threaded HTTP server for `POST /slack/events` (bound, not yet serving: call serve_forever)."""
+def serve_http(
+    app: App, *, host: str = "127.0.0.1", port: int = 3000, signing_secret: str | None = None
+) -> ThreadingHTTPServer:
+    """A threaded HTTP server for `POST /slack/events` (bound, not yet serving: call serve_forever).
+
+    Each request's signature is checked against `signing_secret` before anything else is done with
+    it; without a secret every request is refused (401), since anyone could send it.
+    """
     try:
-        return _EventsServer((host, port), app)
+        return _EventsServer((host, port), app, signing_secret)
     except OSError as err:
         raise ConfigError(
             f"Cannot listen on {host}:{port} ({err.strerror}): choose another --port."
@@ -745,7 +799,8 @@ def run(
                 finally:
                     handler.client.close()
             else:
-                server = serve_http(app, host=host, port=port)
+                secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
+                server = serve_http(app, host=host, port=port, signing_secret=secret)
                 bound_host, bound_port = server.server_address[:2]
                 ready(
                     f"Slack events endpoint: http://{bound_host!s}:{bound_port}{EVENTS_PATH} (Ctrl+C to stop)"

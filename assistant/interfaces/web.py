@@ -7,20 +7,25 @@ function is exposed as the Gradio API endpoint `/ask` for `gradio_client`.
 # No `from __future__ import annotations`: Gradio reads the type hints of event handlers at runtime
 # (gr.LikeData, gr.Progress, the `ask` endpoint's JSON schema), and string hints defeat that.
 
+import hashlib
 import html
 import ipaddress
 import json
 import logging
 import os
 import re
+import shutil
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.config import Settings
+from pydantic import SecretStr
+
+from assistant.config import Settings, WebSettings
 from assistant.errors import AssistantError, ConfigError, InputError, MissingDependencyError
 from assistant.types import Answer, Citation, Filters, FinalEvent, IndexStats, IngestReport, StatusEvent, Turn
 
@@ -38,10 +43,13 @@ log = logging.getLogger(__name__)
 __all__ = [
     "EXAMPLE_QUESTIONS",
     "FeedbackLog",
+    "ServerPaths",
+    "Upload",
     "build_app",
     "feedback_record",
     "highlight_quote",
     "is_loopback",
+    "keep_uploads",
     "launch",
     "make_filters",
     "render_answer",
@@ -250,15 +258,26 @@ def render_stats(stats: IndexStats) -> str:
     )
 
 
-def render_ingest_report(report: IngestReport) -> str:
+def render_ingest_report(report: IngestReport, names: Mapping[str, str] | None = None) -> str:
+    """The report as Markdown. `names` maps the server path of each uploaded file to the name the
+    user gave it, so skip reasons name the upload, not where the server keeps it."""
+    repaired = f", repaired {report.repaired}" if report.repaired else ""
     text = (
         f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"removed {report.removed} articles; {report.chunks_embedded} chunks embedded, "
+        f"removed {report.removed}{repaired} articles; {report.chunks_embedded} chunks embedded, "
         f"{report.chunks_reused} reused ({report.seconds:.1f} s)."
     )
     if report.skipped:
-        text += "\n\nSkipped:\n" + "\n".join(f"- `{s.path}`: {s.reason}" for s in report.skipped)
+        lines = [f"- `{_shown_path(s.path, names or {})}`: {s.reason}" for s in report.skipped]
+        text += "\n\nSkipped:\n" + "\n".join(lines)
     return text
+
+
+def _shown_path(path: str, names: Mapping[str, str]) -> str:
+    for stored, name in names.items():
+        if path == stored or path.startswith(stored + "#"):
+            return name + path[len(stored) :]
+    return path
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -298,6 +317,118 @@ def check_question(question: str, settings: Settings) -> str:
             f"Your question is {len(question)} characters long; the limit is {limit}. Please shorten it."
         )
     return question
+
+
+# ----------------------------------------------------------------------------------------------------
+# Uploads and server paths
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file as kept under `web.upload_dir`, and the name the user gave it."""
+
+    path: Path
+    name: str
+
+
+def keep_uploads(files: Sequence[str | Path], web: WebSettings) -> list[Upload]:
+    """Copy uploaded files (Gradio's temporary paths) into `web.upload_dir` as
+    `<stem>~<8 hex of sha256(content)><suffix>`, within the configured bounds (InputError otherwise).
+
+    The content hash is the article's identity, and deliberately so: an upload has no lasting
+    place, and two people uploading `article.txt` must not overwrite each other. Uploading the same
+    file again changes nothing; an edited file is a new article (to replace articles in place,
+    ingest them from a folder, where the path is the identity). Keeping the copies lets the index
+    be rebuilt later, e.g. after changing the embedder.
+    """
+    if len(files) > web.max_upload_files:
+        raise InputError(
+            f"{len(files)} files at once is more than the limit of {web.max_upload_files} "
+            "(ASSISTANT_WEB__MAX_UPLOAD_FILES): upload them in parts."
+        )
+    incoming: list[tuple[Path, int]] = []
+    for raw in files:
+        source = Path(raw)
+        try:
+            size = source.stat().st_size
+        except OSError:
+            raise InputError(
+                f"The upload {source.name} is no longer on the server: upload it again."
+            ) from None
+        if size > web.max_upload_mb * 1024 * 1024:
+            raise InputError(
+                f"{source.name} is larger than {web.max_upload_mb:g} MB (ASSISTANT_WEB__MAX_UPLOAD_MB)."
+            )
+        incoming.append((source, size))
+    folder = web.upload_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        used = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+    except OSError as err:
+        raise InputError(f"Cannot keep uploads in {folder}: {err.strerror}.") from None
+    total = sum(size for _, size in incoming)
+    if used + total > web.max_uploads_total_mb * 1024 * 1024:
+        raise InputError(
+            f"The upload folder is full ({used / 1e6:.0f} MB kept, {web.max_uploads_total_mb:g} MB allowed; "
+            "ASSISTANT_WEB__MAX_UPLOADS_TOTAL_MB): ask the operator to make room."
+        )
+    kept: list[Upload] = []
+    for source, _ in incoming:
+        digest = hashlib.sha256()
+        with source.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        stem = _UNSAFE_NAME.sub("_", source.stem)[:80].strip("._") or "upload"
+        target = folder / f"{stem}~{digest.hexdigest()[:8]}{source.suffix.lower()}"
+        if not target.exists():
+            partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+            try:
+                shutil.copyfile(source, partial)
+                os.replace(partial, target)
+            except OSError as err:
+                partial.unlink(missing_ok=True)
+                raise InputError(
+                    f"Cannot keep the upload {source.name} in {folder}: {err.strerror}."
+                ) from None
+        kept.append(Upload(target.resolve(), source.name))
+    return kept
+
+
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
+
+
+@dataclass(frozen=True)
+class ServerPaths:
+    """Whether the web UI may ingest a typed server path, and from where.
+
+    `web.ingest_roots` None: only for a local user (a loopback bind without auth), any path; with
+    auth or another bind address the box is hidden, since whoever can log in could otherwise read
+    any file the server can. [] never; a list of folders: only paths inside them, also with auth.
+    """
+
+    enabled: bool
+    roots: tuple[Path, ...] = ()
+
+    @classmethod
+    def from_settings(cls, web: WebSettings) -> "ServerPaths":
+        if web.ingest_roots is None:
+            return cls(enabled=is_loopback(web.host) and web.auth is None)
+        roots = tuple(Path(root).expanduser().resolve() for root in web.ingest_roots)
+        return cls(enabled=bool(roots), roots=roots)
+
+    def check(self, typed: str) -> Path:
+        """The path to ingest, or InputError when it is not allowed or not there."""
+        if not self.enabled:
+            raise InputError("Ingesting server paths is turned off here: upload the files instead.")
+        path = Path(typed).expanduser()
+        if self.roots:
+            resolved = path.resolve()
+            if not any(resolved == root or resolved.is_relative_to(root) for root in self.roots):
+                allowed = ", ".join(str(root) for root in self.roots)
+                raise InputError(f"{typed} is not inside the folders this server may ingest ({allowed}).")
+        if not path.exists():
+            raise InputError(f"No such file or folder: {typed}")
+        return path
 
 
 def is_loopback(host: str) -> bool:
@@ -440,7 +571,8 @@ def build_app(assistant: "Assistant", settings: Settings) -> gr.Blocks:
     """The Gradio app. Serve it with `start`/`launch` (they add the CSS, script, queue and auth)."""
     _offline_environment()
     feedback = FeedbackLog(settings.web.feedback_path)
-    allow_paths = is_loopback(settings.web.host)
+    server_paths = ServerPaths.from_settings(settings.web)
+    allow_paths = server_paths.enabled
     try:
         backend, model = assistant.llm_info
     except Exception as err:  # the info line must not keep the UI from starting
@@ -585,32 +717,36 @@ def build_app(assistant: "Assistant", settings: Settings) -> gr.Blocks:
             gr.update(choices=sorted(set(stats.languages) | {"de", "en"})),
         )
 
-    def run_ingest(paths: Sequence[Path] | None, progress: gr.Progress) -> str:
+    def run_ingest(
+        paths: Sequence[Path] | None, progress: gr.Progress, names: Mapping[str, str] | None = None
+    ) -> str:
         def report(stage: str, done: int, total: int) -> None:
             progress((done, total or None), desc=stage)
 
         progress(0, desc="Starting")
         try:
-            return render_ingest_report(assistant.ingest(paths, progress=report))
+            return render_ingest_report(assistant.ingest(paths, progress=report), names)
         except Exception as err:
             return f"**Could not add the articles.** {_friendly(err)}"
 
     def ingest_files(files: list[str] | None, folder: str, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
-        paths = [Path(f) for f in files or []]
-        folder = folder.strip() if allow_paths else ""
-        if folder:
-            path = Path(folder).expanduser()
-            if not path.exists():
-                return f"**No such file or folder:** `{folder}`"
-            paths.append(path)
-        if not paths:
+        typed = folder.strip() if allow_paths else ""
+        if not files and not typed:
             return "Choose files to upload" + (" or type a folder path." if allow_paths else ".")
-        return run_ingest(paths, progress)
+        try:
+            uploads = keep_uploads(files or [], settings.web)
+            paths = [u.path for u in uploads]
+            if typed:
+                paths.append(server_paths.check(typed))
+        except InputError as err:
+            return f"**Could not add the articles.** {err}"
+        return run_ingest(paths, progress, {str(u.path): u.name for u in uploads})
 
     def ingest_sample(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
         return run_ingest(None, progress)
 
-    app = gr.Blocks(title="News assistant", analytics_enabled=False)
+    # Gradio keeps uploads in its cache until told otherwise; kept copies live in web.upload_dir.
+    app = gr.Blocks(title="News assistant", analytics_enabled=False, delete_cache=(3600, 3600))
     with app:
         gr.Markdown(
             "## News assistant\nAsk about the indexed news articles. Every claim cites its source "
@@ -758,7 +894,9 @@ def start(
     port = port if port is not None else settings.web.port
     secret = auth or (settings.web.auth.get_secret_value() if settings.web.auth else None)
     credentials = resolve_auth(host, secret, allow_unauthenticated=allow_unauthenticated)
-    web = settings.web.model_copy(update={"host": host, "port": port})
+    web = settings.web.model_copy(
+        update={"host": host, "port": port, "auth": SecretStr(secret) if secret else None}
+    )
     app = build_app(assistant, settings.model_copy(update={"web": web}))
     app.queue(max_size=settings.web.max_queue, default_concurrency_limit=settings.web.concurrency)
     try:
@@ -776,7 +914,7 @@ def start(
             mcp_server=False,
             pwa=False,
             enable_monitoring=False,
-            max_file_size="50mb",
+            max_file_size=int(settings.web.max_upload_mb * 1024 * 1024),
             css=CSS,
             js=JS,
             theme=_theme(),

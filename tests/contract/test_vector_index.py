@@ -11,7 +11,7 @@ import pytest
 from assistant.backends.base import ArticleRecord, VectorIndex
 from assistant.backends.embed_hashing import HashingEmbedder
 from assistant.backends.index_chroma import ChromaIndex
-from assistant.errors import EmptyIndexError, IndexMismatchError
+from assistant.errors import EmptyIndexError, IndexBusyError, IndexMismatchError
 from assistant.types import Chunk, Filters
 
 EMB = HashingEmbedder(dim=64)
@@ -54,8 +54,17 @@ def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ChromaInde
 
 
 def _fill(index: ChromaIndex) -> list[Chunk]:
+    """Chunks, then the manifest records that make their articles complete (and so visible)."""
     chunks = _chunks()
     index.upsert(chunks, EMB.embed_passages([c.text for c in chunks]))
+    index.put_articles(
+        [
+            ArticleRecord(
+                article_id=a, content_hash=f"h-{a}", chunk_ids=[c.id for c in chunks if c.article_id == a]
+            )
+            for a in ("a1", "a2")
+        ]
+    )
     return chunks
 
 
@@ -110,6 +119,42 @@ def test_manifest_and_generation(index: ChromaIndex) -> None:
     assert index.articles()["a1"].content_hash == "h1"
     index.delete_articles(["a1"])
     assert "a1" not in index.articles() and index.generation() != after
+
+
+def test_chunks_are_visible_only_once_their_article_is_complete(index: ChromaIndex) -> None:
+    chunks = _chunks()
+    index.upsert(chunks, EMB.embed_passages([c.text for c in chunks]))
+    q = EMB.embed_queries(["Peskow Abzug weapons"])[0]
+    # Stored, but no manifest record yet (an ingest killed here): not searchable, not counted.
+    assert index.stored_count() == 3
+    assert index.count() == 0 and index.query(q, 5) == [] and list(index.iter_chunks()) == []
+    assert len(list(index.iter_chunks(complete_only=False))) == 3
+    index.put_articles([ArticleRecord(article_id="a2", content_hash="h", chunk_ids=[chunks[2].id])])
+    assert [c.id for c, _ in index.query(q, 5)] == [chunks[2].id]
+    assert index.count() == 1 and [c.id for c in index.iter_chunks()] == [chunks[2].id]
+    assert sorted(index.orphan_chunk_ids()) == sorted([chunks[0].id, chunks[1].id])
+    # A chunk the record does not list (a stale version's) stays invisible next to listed ones.
+    index.put_articles([ArticleRecord(article_id="a1", content_hash="h", chunk_ids=[chunks[0].id])])
+    assert {c.id for c, _ in index.query(q, 5)} == {chunks[0].id, chunks[2].id}
+    assert index.stored_chunks_by_article(["a1"]) == {"a1": {chunks[0].id: "", chunks[1].id: ""}}
+
+
+def test_article_hash_is_stored_with_each_chunk(index: ChromaIndex) -> None:
+    chunks = [c.model_copy(update={"article_hash": f"v1-{c.article_id}"}) for c in _chunks()]
+    index.upsert(chunks, EMB.embed_passages([c.text for c in chunks]))
+    assert index.stored_chunks_by_article(["a2"]) == {"a2": {chunks[2].id: "v1-a2"}}
+    index.update_metadata([chunks[2].model_copy(update={"article_hash": "v2-a2"})])
+    assert index.stored_chunks_by_article(["a2"]) == {"a2": {chunks[2].id: "v2-a2"}}
+
+
+def test_one_writer_at_a_time(index: ChromaIndex, tmp_path: Path) -> None:
+    if index.location == "memory":
+        pytest.skip("an in-memory index has no other writers")
+    busy = pytest.raises(IndexBusyError, match=r"Another ingest is running on .*\(pid \d+, started")
+    with index.writing(), busy, index.writing():
+        pass
+    with index.writing():  # released
+        pass
 
 
 def test_other_embedder_is_a_mismatch(tmp_path: Path) -> None:

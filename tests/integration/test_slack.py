@@ -197,7 +197,8 @@ def settings_for(stub: SlackStub, **overrides: Any) -> SlackSettings:
 class HttpBot:
     def __init__(self, stub: SlackStub, assistant: Any, settings: SlackSettings) -> None:
         self.app = slack.build_app(assistant, settings)
-        self.server = slack.serve_http(self.app, host="127.0.0.1", port=0)
+        secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
+        self.server = slack.serve_http(self.app, host="127.0.0.1", port=0, signing_secret=secret)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}{slack.EVENTS_PATH}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
         self.thread.start()
@@ -503,6 +504,76 @@ def test_forged_stale_or_tampered_requests_get_401_and_no_answer(
     time.sleep(0.3)
     assert fake.questions() == ["Barrier?"]
     assert len(stub.calls_to("chat.postMessage")) == 1
+
+
+def _raw_post(url: str, body: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        err.close()
+        return err.code
+
+
+def _signed_headers(body: str, content_type: str = "application/json") -> dict[str, str]:
+    ts = int(time.time())
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": signature(body, ts),
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        pytest.param(
+            "{}", {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}, 401, id="timestamp abc"
+        ),
+        pytest.param(
+            "{}", {"X-Slack-Request-Timestamp": "1e9", "X-Slack-Signature": "v0=00"}, 401, id="timestamp 1e9"
+        ),
+        pytest.param("{}", {"X-Slack-Signature": "v0=00"}, 401, id="no timestamp"),
+        pytest.param("{}", {"X-Slack-Request-Timestamp": "1700000000"}, 401, id="no signature"),
+        pytest.param(
+            "not json",
+            {"X-Slack-Request-Timestamp": "1700000000", "X-Slack-Signature": "v0=00"},
+            401,
+            id="non-JSON, unsigned",
+        ),
+        pytest.param("not json", None, 400, id="non-JSON, signed"),
+        pytest.param('{"type": ', None, 400, id="truncated JSON, signed"),
+        pytest.param("payload=%7Bnot-json", "form", 400, id="form payload not JSON, signed"),
+    ],
+)
+def test_malformed_requests_get_400_or_401_and_one_log_line(
+    fake: FakeAssistant,
+    http_bot: Any,
+    caplog: pytest.LogCaptureFixture,
+    body: str,
+    headers: dict[str, str] | str | None,
+    status: int,
+) -> None:
+    bot = http_bot(fake)
+    if headers is None:
+        sent = _signed_headers(body)
+    elif headers == "form":
+        sent = _signed_headers(body, "application/x-www-form-urlencoded")
+    else:
+        sent = {"Content-Type": "application/json", **headers}  # type: ignore[dict-item]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        assert _raw_post(bot.url, body, sent) == status
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    (record,) = records
+    assert record.name == "assistant.interfaces.slack" and record.exc_info is None
+    assert record.getMessage().startswith(
+        f"Refused a request to /slack/events from 127.0.0.1 with {status}: "
+    )
+    assert "\n" not in record.getMessage()
+    assert fake.calls == []
 
 
 def test_url_verification_is_answered_only_when_signed(fake: FakeAssistant, http_bot: Any) -> None:

@@ -332,12 +332,13 @@ def test_jsonl_duplicate_ids_and_bad_types(tmp_path: Path) -> None:
     (tmp_path / "f.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     result = load_paths([tmp_path])
     assert [a.id for a in result.articles] == ["x"]
+    # Reported in line order, as the file is read.
     assert reasons(result)["f.jsonl"] == [
-        "line 3: field 'title' must be a string",
-        "line 4: not a JSON object",
         "line 2: duplicate article id 'x' (first loaded from "
         + str((tmp_path / "f.jsonl").resolve())
         + "#1)",
+        "line 3: field 'title' must be a string",
+        "line 4: not a JSON object",
     ]
 
 

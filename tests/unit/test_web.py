@@ -156,7 +156,12 @@ def handler(app: Any, name: str) -> Callable[..., Any]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(web={"feedback_path": str(tmp_path / "feedback" / "feedback.jsonl")})
+    return Settings(
+        web={
+            "feedback_path": str(tmp_path / "feedback" / "feedback.jsonl"),
+            "upload_dir": str(tmp_path / "up"),
+        }  # type: ignore[arg-type]
+    )
 
 
 # --- rendering ---------------------------------------------------------------------------------------

@@ -12,7 +12,16 @@ from typing import Any, TextIO
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
-from assistant.types import Answer, Filters, FinalEvent, IngestReport, StatusEvent, TokenEvent, Turn
+from assistant.types import (
+    Answer,
+    Citation,
+    Filters,
+    FinalEvent,
+    IngestReport,
+    SentenceEvent,
+    StatusEvent,
+    Turn,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stats", help="what the index holds").add_argument("--json", action="store_true")
 
-    p = sub.add_parser("eval", help="run the groundedness eval suite; non-zero exit on regression")
+    p = sub.add_parser("eval", help="run an eval suite; non-zero exit on regression")
+    p.add_argument(
+        "--suite",
+        choices=["news", "xquad", "perturbations"],
+        default="news",
+        help="news: evals/cases.yaml over the sample corpus (default); xquad: XQuAD-dev, cross-lingual; "
+        "perturbations: the verifier against faithful and altered claims",
+    )
     p.add_argument("--cases", type=Path, default=None, help="cases file (default evals/cases.yaml)")
+    p.add_argument("--data", type=Path, default=None, help="xquad: the XQuAD-dev folder")
+    p.add_argument("--sample", type=int, default=30, help="xquad: XQuAD items to ask (each in EN and DE)")
+    p.add_argument("--seed", default="xquad", help="xquad: which sample")
+    p.add_argument("--full", action="store_true", help="xquad: every item")
+    p.add_argument("--split", choices=["dev", "test"], default=None, help="perturbations: one split only")
     p.add_argument("--backend", choices=["embedded", "ollama", "fake"], help="LLM backend")
     p.add_argument("--model", help="LLM model name (ollama)")
     p.add_argument("--out", type=Path, default=None, help="report folder (default evals/reports)")
@@ -168,15 +189,24 @@ def _csv_options(args: argparse.Namespace) -> Any:
     return CsvOptions(**kwargs)
 
 
+def _source_lines(citations: Sequence[Citation]) -> list[str]:
+    lines: list[str] = []
+    for c in citations:
+        meta = ", ".join(x for x in (c.source, c.date) if x)
+        lines.append(f"[{c.marker}] {c.title}" + (f" ({meta})" if meta else "") + f"  #{c.article_id}")
+        lines.append(f'    "{c.quote}"  [chars {c.start}-{c.end}]')
+    return lines
+
+
 def render_answer_text(answer: Answer) -> str:
-    lines = [answer.answer]
+    lines = []
+    if answer.standalone_question:
+        lines += [f"(understood as: {answer.standalone_question})", ""]
+    lines.append(answer.answer)
     if answer.citations:
-        lines.append("")
-        lines.append("Sources:")
-        for c in answer.citations:
-            meta = ", ".join(x for x in (c.source, c.date) if x)
-            lines.append(f"[{c.marker}] {c.title}" + (f" ({meta})" if meta else "") + f"  #{c.article_id}")
-            lines.append(f'    "{c.quote}"  [chars {c.start}-{c.end}]')
+        lines += ["", "Sources:", *_source_lines(answer.citations)]
+    if answer.related:
+        lines += ["", "Related reading (does not answer the question):", *_source_lines(answer.related)]
     return "\n".join(lines)
 
 
@@ -199,6 +229,12 @@ def answer_json(answer: Answer) -> dict[str, Any]:
             }
             for c in answer.citations
         ],
+        "understood_as": answer.standalone_question,
+        "abstain_reason": answer.abstain_reason,
+        "related": [
+            {"marker": c.marker, "article_id": c.article_id, "title": c.title, "quote": c.quote}
+            for c in answer.related
+        ],
         "timings": answer.timings.model_dump(),
         "backend": answer.backend,
         "model": answer.model,
@@ -208,21 +244,16 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 def _ask_interactive(
     assistant: Any, question: str, history: Sequence[Turn], args: argparse.Namespace
 ) -> Answer:
-    """Streams the draft to stderr (so stdout stays clean), then prints the verified answer."""
+    """Progress and each verified sentence on stderr as it passes (stdout stays clean), then the
+    answer with its sources. Nothing unverified is shown."""
     answer: Answer | None = None
-    drafting = False
     for event in assistant.ask_stream(question, history=history, k=args.k, filters=_filters(args)):
         if isinstance(event, StatusEvent):
             print(f"… {event.text}", file=sys.stderr)
-        elif isinstance(event, TokenEvent):
-            if not drafting:
-                print("draft: ", end="", file=sys.stderr)
-                drafting = True
-            print(event.text, end="", file=sys.stderr, flush=True)
+        elif isinstance(event, SentenceEvent):
+            print(f"✓ {event.text}", file=sys.stderr, flush=True)
         elif isinstance(event, FinalEvent):
             answer = event.answer
-    if drafting:
-        print("\n", file=sys.stderr)
     assert answer is not None
     print(render_answer_text(answer))
     return answer

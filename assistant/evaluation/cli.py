@@ -7,11 +7,11 @@ import logging
 from pathlib import Path
 
 from assistant.backends.base import ChatModel
-from assistant.config import Settings
+from assistant.config import Settings, default_eval_reports_dir, default_evals_dir
 from assistant.errors import InputError
 from assistant.evaluation.cases import load_cases, select_cases
 from assistant.evaluation.report import render_summary
-from assistant.evaluation.runner import default_evals_dir, run_eval
+from assistant.evaluation.runner import run_eval
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +22,10 @@ EVAL_INDEX_PREFIX = "eval"
 def _judge_model(settings: Settings) -> ChatModel:
     from assistant.backends import factory
 
-    judge_settings = settings.model_copy(deep=True)
-    judge_settings.llm.backend = "ollama"
+    llm: dict[str, object] = {"backend": "ollama"}
     if settings.llm.backend != "ollama":
-        judge_settings.llm.model = None  # the Ollama default chat model, not the embedded model's name
-    return factory.make_chat_model(judge_settings)
+        llm["model"] = None  # the Ollama default chat model, not the embedded model's name
+    return factory.make_chat_model(settings.replaced(llm=llm))
 
 
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -43,7 +42,7 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.allow_regression and not args.update_baseline:
         raise InputError("--allow-regression only applies together with --update-baseline")
     if settings.index.prefix == "news":
-        settings.index.prefix = EVAL_INDEX_PREFIX
+        settings = settings.replaced(index={"prefix": EVAL_INDEX_PREFIX})
     judge = _judge_model(settings) if args.judge else None
 
     assistant = Assistant.from_settings(settings)
@@ -51,7 +50,7 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
         outcome = run_eval(
             assistant,
             cases,
-            out_dir=args.out or evals / "reports",
+            out_dir=args.out or default_eval_reports_dir(),
             baseline_path=args.baseline or evals / "baseline.json",
             update_baseline=args.update_baseline,
             allow_regression=args.allow_regression,

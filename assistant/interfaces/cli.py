@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,14 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings()
-    backend = getattr(args, "backend", None)
-    if backend:
-        settings.llm.backend = backend
-    model = getattr(args, "model", None)
-    if model:
-        settings.llm.model = model
-    return settings
+    # --backend and --model are arguments, so they win over ASSISTANT_LLM__* and the TOML file.
+    llm = {key: value for key in ("backend", "model") if (value := getattr(args, key, None))}
+    return Settings(llm=llm) if llm else Settings()
 
 
 class _ProgressBars:
@@ -343,6 +339,7 @@ def run(args: argparse.Namespace) -> int:
         return run_eval_command(args, settings)
 
     if args.command == "web":
+        _offline_environment()
         from assistant.interfaces import web
 
         assistant = Assistant.from_settings(settings)
@@ -364,6 +361,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     raise InputError(f"unknown command {args.command}")
+
+
+def _offline_environment() -> None:
+    # Gradio and huggingface_hub phone home (version checks, telemetry) unless told not to, some of
+    # it when imported; a local-first tool sends nothing. Analytics are forced off; the HF switches
+    # are defaults. Set here, at the edge, before the web UI is imported.
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

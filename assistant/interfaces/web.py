@@ -23,8 +23,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from assistant.config import Settings, WebSettings
 from assistant.errors import AssistantError, ConfigError, InputError, MissingDependencyError
 from assistant.types import Answer, Citation, Filters, FinalEvent, IndexStats, IngestReport, StatusEvent, Turn
@@ -461,14 +459,6 @@ def resolve_auth(
     )
 
 
-def _offline_environment() -> None:
-    # Gradio phones home (api.gradio.app version check and telemetry, huggingface.co) unless told not to;
-    # a local-first tool sends nothing. Analytics are forced off; the HF switches are defaults.
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-
 # ----------------------------------------------------------------------------------------------------
 # Feedback
 
@@ -569,7 +559,6 @@ def _theme() -> gr.themes.Base:
 
 def build_app(assistant: "Assistant", settings: Settings) -> gr.Blocks:
     """The Gradio app. Serve it with `start`/`launch` (they add the CSS, script, queue and auth)."""
-    _offline_environment()
     feedback = FeedbackLog(settings.web.feedback_path)
     server_paths = ServerPaths.from_settings(settings.web)
     allow_paths = server_paths.enabled
@@ -889,15 +878,11 @@ def start(
     quiet: bool = True,
 ) -> tuple[gr.Blocks, str]:
     """Build and serve the app in a background thread; returns (app, local URL). Stop with app.close()."""
-    _offline_environment()
     host = host or settings.web.host
     port = port if port is not None else settings.web.port
     secret = auth or (settings.web.auth.get_secret_value() if settings.web.auth else None)
     credentials = resolve_auth(host, secret, allow_unauthenticated=allow_unauthenticated)
-    web = settings.web.model_copy(
-        update={"host": host, "port": port, "auth": SecretStr(secret) if secret else None}
-    )
-    app = build_app(assistant, settings.model_copy(update={"web": web}))
+    app = build_app(assistant, settings.replaced(web={"host": host, "port": port, "auth": secret}))
     app.queue(max_size=settings.web.max_queue, default_concurrency_limit=settings.web.concurrency)
     try:
         _, url, _ = app.launch(

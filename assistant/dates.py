@@ -6,6 +6,12 @@ from __future__ import annotations
 import re
 
 _PARTIAL_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
+_FILTER_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def is_filter_date(value: str) -> bool:
+    """Whether `value` is a date a filter takes: YYYY, YYYY-MM or YYYY-MM-DD."""
+    return _FILTER_DATE.fullmatch(value) is not None
 
 
 def date_number(date: str | None, *, end: bool = False) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from assistant.backends.base import ChatModel
 from assistant.config import Settings, default_eval_reports_dir, default_evals_dir
 from assistant.errors import InputError
-from assistant.evaluation.cases import load_cases, select_cases
+from assistant.evaluation.cases import dump_cases, import_feedback, load_cases, select_cases
 from assistant.evaluation.report import render_summary
 from assistant.evaluation.runner import run_eval
 
@@ -31,6 +31,10 @@ def _judge_model(settings: Settings) -> ChatModel:
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.service import Assistant
 
+    if args.import_feedback:
+        # Drafts for a human to review and paste into cases.yaml: nothing is run or indexed.
+        print(dump_cases(import_feedback(args.import_feedback)), end="")
+        return 0
     evals = default_evals_dir()
     cases_path: Path = args.cases or evals / "cases.yaml"
     all_cases = load_cases(cases_path)

@@ -1,5 +1,5 @@
-"""The house rules, read from the code itself (its imports, nothing is run): which modules may
-import what."""
+"""The house rules, read from the code itself (imports and definitions, nothing is run): which
+modules may import what, and how large a module or a function may grow."""
 
 from __future__ import annotations
 
@@ -85,3 +85,43 @@ def test_nothing_imports_the_interfaces() -> None:
     assert {name: found for name, found in offenders.items() if found} == {}
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     assert scripts == {"assistant": "assistant.interfaces.cli:main"}
+
+
+def _limits() -> dict[str, object]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    limits: dict[str, object] = config["tool"]["house-rules"]
+    return limits
+
+
+def _pending() -> set[Path]:
+    pending = _limits()["split-pending"]
+    assert isinstance(pending, list)
+    paths = {ROOT / str(p) for p in pending}
+    assert all(p.is_file() for p in paths), "a split-pending file is gone: drop it from the list"
+    return paths
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    limit = _limits()["max-module-lines"]
+    assert isinstance(limit, int)
+    too_long = {
+        str(path.relative_to(ROOT)): lines
+        for path in modules().values()
+        if path not in _pending() and (lines := len(path.read_text(encoding="utf-8").splitlines())) > limit
+    }
+    assert too_long == {}
+
+
+def test_no_function_is_longer_than_the_limit() -> None:
+    limit = _limits()["max-function-lines"]
+    assert isinstance(limit, int)
+    too_long = {}
+    for path in modules().values():
+        if path in _pending():
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > limit:
+                    too_long[f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"] = lines
+    assert too_long == {}

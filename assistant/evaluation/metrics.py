@@ -213,11 +213,19 @@ def sentence_language(sentence: str, default: str) -> str:
 
 
 _QUOTED = re.compile(r"“[^”]*”|„[^“”]*[“”]|\"[^\"]*\"|«[^»]*»")
+# A quoted name or title ("On the Freedom of a Christian") is part of an answer in any language; a
+# quoted passage is what the reader reads.
+_SHORT_QUOTE_WORDS = 8
 
 
 def answer_language(text: str, fallback: str) -> str:
-    """The language an answer is written in, ignoring quoted evidence (an English answer may quote German)."""
-    return sentence_language(_QUOTED.sub(" ", strip_markers(text)), fallback)
+    """The language the reader gets: short quotes (names, titles) aside, quoted passages included.
+    An English answer that is a German quote is a German answer."""
+
+    def drop_short(match: re.Match[str]) -> str:
+        return " " if len(match.group(0).split()) <= _SHORT_QUOTE_WORDS else match.group(0)
+
+    return sentence_language(_QUOTED.sub(drop_short, strip_markers(text)), fallback)
 
 
 # Months and weekdays (German and English) -> canonical claim tokens.
@@ -522,12 +530,22 @@ class CaseScores(BaseModel):
     fact_hits: list[bool] = Field(default_factory=list)
     forbidden_hits: list[str] = Field(default_factory=list)
     language_ok: bool = True
+    source_hit: bool | None = Field(
+        default=None, description="Answered case with expected articles: does a citation come from one?"
+    )
     mode: str = "generated"
     draft_rejected: int = Field(default=0, description="Draft sentences the pipeline's verifier dropped.")
 
     @property
     def fact_recall(self) -> float | None:
         return sum(self.fact_hits) / len(self.fact_hits) if self.fact_hits else None
+
+    @property
+    def correct_in_language(self) -> bool | None:
+        """All facts stated, in the question's language (None for cases without facts)."""
+        if not self.fact_hits:
+            return None
+        return all(self.fact_hits) and self.language_ok and not self.abstained
 
     @property
     def passed(self) -> bool:
@@ -561,6 +579,9 @@ def score_case(
     if not abstained:
         scores.markers_valid, scores.markers_total = citation_validity(answer)
         scores.support = citation_support(answer, case.language)
+        if case.expected_articles:
+            expected = set(case.expected_articles)
+            scores.source_hit = any(c.article_id in expected for c in answer.citations)
     scores.quotes_faithful, scores.quotes_total = quote_fidelity(answer, article_texts)
     return scores
 
@@ -628,7 +649,24 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("false_abstention_rate", "max", "Share of answerable cases that abstained.", 0.05),
     MetricSpec("false_answer_rate", "max", "Share of unanswerable cases that got an answer.", 0.15),
     MetricSpec(
-        "language_match", "min", "Share of answers written in the question's language (quotes aside).", 0.03
+        "language_match",
+        "min",
+        "Share of answers the reader gets in the question's language (quoted passages count, names do not).",
+        0.03,
+    ),
+    MetricSpec(
+        "correct_in_language",
+        "min",
+        "Share of answerable cases whose answer states every fact, in the question's language (STR-EM).",
+        0.03,
+    ),
+    MetricSpec("correct_in_language_en", "min", "correct_in_language over the English questions.", 0.04),
+    MetricSpec("correct_in_language_de", "min", "correct_in_language over the German questions.", 0.04),
+    MetricSpec(
+        "source_hit",
+        "min",
+        "Share of answered cases with expected articles where a citation comes from one of them.",
+        0.03,
     ),
     MetricSpec(
         "draft_rejection_rate",
@@ -692,6 +730,18 @@ def aggregate(records: Sequence[CaseRecord]) -> dict[str, float | None]:
     answered = [x for x in s if not x.abstained]
     latencies = [r.latency_s for r in scored if r.latency_s is not None]
     judged = [r.judge_sentences for r in scored if r.judge_sentences is not None]
+
+    def correct(language: str | None) -> float | None:
+        rows = [
+            r.scores.correct_in_language
+            for r in scored
+            if r.scores is not None
+            and r.scores.correct_in_language is not None
+            and (language is None or r.case.language == language)
+        ]
+        return _ratio(sum(bool(x) for x in rows), len(rows))
+
+    hits = [x.source_hit for x in s if x.source_hit is not None]
     return {
         "retrieval_article_recall": _mean([x.article_recall for x in retrieval]),
         "retrieval_article_mrr": _mean([x.article_rr for x in retrieval]),
@@ -708,6 +758,10 @@ def aggregate(records: Sequence[CaseRecord]) -> dict[str, float | None]:
         "false_abstention_rate": _ratio(sum(x.abstained for x in answerable), len(answerable)),
         "false_answer_rate": _ratio(sum(not x.abstained for x in unanswerable), len(unanswerable)),
         "language_match": _ratio(sum(x.language_ok for x in s), len(s)),
+        "correct_in_language": correct(None),
+        "correct_in_language_en": correct("en"),
+        "correct_in_language_de": correct("de"),
+        "source_hit": _ratio(sum(hits), len(hits)),
         "draft_rejection_rate": _ratio(sum(x.draft_rejected > 0 for x in s), len(s)),
         "extractive_rate": _ratio(sum(x.mode == "extractive" for x in answered), len(answered)),
         "error_rate": _ratio(len(records) - len(scored), len(records)),

@@ -10,7 +10,7 @@ import logging
 import math
 import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -448,17 +448,22 @@ def run_eval(
     k: int | None = None,
     judge: ChatModel | None = None,
     cases_file: Path | None = None,
+    prepare: Callable[[Assistant, bool], CorpusInfo] | None = None,
 ) -> EvalOutcome:
     """Index the corpus, answer every case, score, gate against the baseline and write the reports.
 
     Cases that need the distractor corpus are skipped (and listed) when it is not indexed. With
-    `update_baseline` the baseline is ratcheted (see `ratchet`) and written before the comparison."""
+    `update_baseline` the baseline is ratcheted (see `ratchet`) and written before the comparison.
+    `prepare` indexes another suite's corpus instead (see evaluation/xquad.py)."""
     if not cases:
         raise InputError("No eval cases selected.")
     started_at = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     baseline = load_baseline(baseline_path)
-    corpus = prepare_corpus(assistant, include_distractors, corpora_dir=corpora_dir, progress=progress)
+    if prepare is not None:
+        corpus = prepare(assistant, progress)
+    else:
+        corpus = prepare_corpus(assistant, include_distractors, corpora_dir=corpora_dir, progress=progress)
     k = k or assistant.settings.retrieval.k
     if baseline.k is not None and baseline.k != k:
         log.warning("baseline thresholds were measured at k=%d, this run uses k=%d", baseline.k, k)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
 from assistant.interfaces import console
-from assistant.types import Answer, Filters, FinalEvent, StatusEvent, TokenEvent, Turn
+from assistant.types import Answer, Filters, FinalEvent, SentenceEvent, StatusEvent, Turn
 
 if TYPE_CHECKING:
     from assistant.loaders import CsvOptions
@@ -258,21 +258,16 @@ def _read_question() -> str | None:
 def _ask_interactive(
     assistant: Assistant, question: str, history: Sequence[Turn], args: argparse.Namespace
 ) -> Answer:
-    """Streams the draft to stderr (so stdout stays clean), then prints the verified answer."""
+    """Progress and each verified sentence on stderr as it passes (stdout stays clean), then the
+    answer with its sources. Nothing unverified is shown."""
     answer: Answer | None = None
-    drafting = False
     for event in assistant.ask_stream(question, history=history, k=args.k, filters=_filters(args)):
         if isinstance(event, StatusEvent):
             print(f"… {event.text}", file=sys.stderr)
-        elif isinstance(event, TokenEvent):
-            if not drafting:
-                print("draft: ", end="", file=sys.stderr)
-                drafting = True
-            print(event.text, end="", file=sys.stderr, flush=True)
+        elif isinstance(event, SentenceEvent):
+            print(f"✓ {event.text}", file=sys.stderr, flush=True)
         elif isinstance(event, FinalEvent):
             answer = event.answer
-    if drafting:
-        print("\n", file=sys.stderr)
     assert answer is not None
     print(console.render_answer_text(answer))
     return answer
@@ -292,7 +287,19 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--suite",
+        choices=["news", "xquad", "perturbations"],
+        default="news",
+        help="news: evals/cases.yaml over the sample corpus (default); xquad: XQuAD-dev, cross-lingual; "
+        "perturbations: the verifier against faithful and altered claims",
+    )
     p.add_argument("--cases", type=Path, default=None, help="cases file (default evals/cases.yaml)")
+    p.add_argument("--data", type=Path, default=None, help="xquad: the XQuAD-dev folder")
+    p.add_argument("--sample", type=int, default=30, help="xquad: XQuAD items to ask (each in EN and DE)")
+    p.add_argument("--seed", default="xquad", help="xquad: which sample")
+    p.add_argument("--full", action="store_true", help="xquad: every item")
+    p.add_argument("--split", choices=["dev", "test"], default=None, help="perturbations: one split only")
     p.add_argument("--backend", choices=_BACKENDS, help="LLM backend")
     p.add_argument("--model", help="LLM model name (ollama)")
     p.add_argument("--out", type=Path, default=None, help="report folder (default evals/reports)")
@@ -382,9 +389,7 @@ COMMANDS: dict[str, Command] = {
         Command("ask", "answer a question with citations", _ask_arguments, _ask),
         Command("chat", "interactive conversation", _llm_arguments, _chat),
         Command("stats", "what the index holds", _stats_arguments, _stats, one_line=True),
-        Command(
-            "eval", "run the groundedness eval suite; non-zero exit on regression", _eval_arguments, _eval
-        ),
+        Command("eval", "run an eval suite; non-zero exit on regression", _eval_arguments, _eval),
         Command("web", "open the chat UI in the browser", _web_arguments, _web),
         Command("slack", "run the Slack bot", _slack_arguments, _slack),
     )

@@ -7,18 +7,27 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.types import Answer, IndexStats, IngestReport, Passage
+from assistant.types import Answer, Citation, IndexStats, IngestReport, Passage
+
+
+def _source_lines(citations: Sequence[Citation]) -> list[str]:
+    lines: list[str] = []
+    for c in citations:
+        meta = ", ".join(x for x in (c.source, c.date) if x)
+        lines.append(f"[{c.marker}] {c.title}" + (f" ({meta})" if meta else "") + f"  #{c.article_id}")
+        lines.append(f'    "{c.quote}"  [chars {c.start}-{c.end}]')
+    return lines
 
 
 def render_answer_text(answer: Answer) -> str:
-    lines = [answer.answer]
+    lines = []
+    if answer.standalone_question:
+        lines += [f"(understood as: {answer.standalone_question})", ""]
+    lines.append(answer.answer)
     if answer.citations:
-        lines.append("")
-        lines.append("Sources:")
-        for c in answer.citations:
-            meta = ", ".join(x for x in (c.source, c.date) if x)
-            lines.append(f"[{c.marker}] {c.title}" + (f" ({meta})" if meta else "") + f"  #{c.article_id}")
-            lines.append(f'    "{c.quote}"  [chars {c.start}-{c.end}]')
+        lines += ["", "Sources:", *_source_lines(answer.citations)]
+    if answer.related:
+        lines += ["", "Related reading (does not answer the question):", *_source_lines(answer.related)]
     return "\n".join(lines)
 
 
@@ -40,6 +49,12 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "end": c.end,
             }
             for c in answer.citations
+        ],
+        "understood_as": answer.standalone_question,
+        "abstain_reason": answer.abstain_reason,
+        "related": [
+            {"marker": c.marker, "article_id": c.article_id, "title": c.title, "quote": c.quote}
+            for c in answer.related
         ],
         "timings": answer.timings.model_dump(),
         "backend": answer.backend,

@@ -164,6 +164,14 @@ def name_supported(name: str, text: str) -> bool:
     return any(_form_supported(form, text) for form in alias_group(name))
 
 
+def name_in_compound(name: str, text: str) -> bool:
+    """The name occurs only as the last part of a compound ("Minister" in "Außenminister"): a weak
+    match, since it may be a different name ("Spiegel" in "Tagesspiegel")."""
+    _, tokens = _haystack(text)
+    forms = [fold(name), *(f for f in alias_group(name) if not f.endswith("*"))]
+    return any(len(f) >= 4 and t.endswith(f) and t != f for f in forms for t in tokens)
+
+
 def _form_supported(form: str, text: str) -> bool:
     """`form` is folded; a trailing * makes it a stem that any word of the text may start with."""
     haystack, tokens = _haystack(text)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant.backends.base import ChatModel, Message, complete
+from assistant.backends.base import ChatModel, Message, choose, complete
 from assistant.backends.llm_embedded import EmbeddedChatModel, _StopScanner, _TokenDecoder
 from assistant.backends.llm_fake import FakeChatModel
 from assistant.backends.llm_ollama import OllamaChatModel
@@ -263,3 +263,53 @@ def test_stop_scanner_holds_back_a_possible_stop_prefix() -> None:
 
     assert "".join(text for text, _ in emitted) == "Wien ist schön"
     assert [stopped for _, stopped in emitted] == [False, False, True]
+
+
+def test_choose_gives_one_probability_per_choice(chat_model: ChatModel) -> None:
+    messages: list[Message] = [
+        {"role": "system", "content": "Answer the question with yes or no."},
+        {"role": "user", "content": "Is Paris the capital of France? Answer yes or no."},
+    ]
+    scores = choose(chat_model, messages, ["yes", "no"])
+    assert len(scores) == 2 and abs(sum(scores) - 1.0) < 1e-6
+    assert all(0.0 <= p <= 1.0 for p in scores)
+
+
+def test_choose_reads_the_model_not_a_constant(ollama_server: FakeOllama) -> None:
+    model = OllamaChatModel(OllamaSettings(host=ollama_server.host, timeout_s=10))
+    try:
+        yes, no = choose(model, ECHO, ["yes", "no"])
+        assert yes > 0.7  # -0.2 vs -1.8 in the fake's log-probabilities
+        ollama_server.top_logprobs = {"no": -0.1, "yes": -3.0}
+        yes, no = choose(model, ECHO, ["yes", "no"])
+        assert no > 0.9
+        request = ollama_server.requests[-1][1]
+        assert request["logprobs"] is True and request["options"]["num_predict"] == 1
+    finally:
+        ollama_server.top_logprobs = {"yes": -0.2, "no": -1.8, "The": -4.0}
+        model.close()
+
+
+@pytest.mark.model
+def test_embedded_choose_tells_true_from_false(embedded: EmbeddedChatModel) -> None:
+    def ask(question: str) -> float:
+        messages: list[Message] = [
+            {"role": "system", "content": "Answer the question with yes or no."},
+            {"role": "user", "content": f"{question} Answer yes or no."},
+        ]
+        return choose(embedded, messages, ["yes", "no"])[0]
+
+    assert ask("Is Paris the capital of France?") > 0.5
+    assert ask("Is Berlin the capital of France?") < 0.5
+
+
+@pytest.mark.model
+def test_embedded_grammar_holds_the_reply_to_its_shape(embedded: EmbeddedChatModel) -> None:
+    reply = complete(embedded, LONG, max_tokens=8, grammar='root ::= "ja" | "nein"')
+    assert reply in ("ja", "nein")
+
+
+@pytest.mark.model
+def test_embedded_rejects_a_broken_grammar(embedded: EmbeddedChatModel) -> None:
+    with pytest.raises(GenerationError, match="grammar"):
+        complete(embedded, LONG, max_tokens=4, grammar="root ::= (")

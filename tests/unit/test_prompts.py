@@ -38,3 +38,21 @@ def test_render_does_not_reinterpret_braces_in_values() -> None:
 
 def test_hash_changes_with_content(tmp_path: Path) -> None:
     assert parse_prompt(GOOD, "x").sha256 != parse_prompt(GOOD + "\n", "x").sha256
+
+
+def test_a_prompt_can_share_another_prompts_system_part(tmp_path: Path) -> None:
+    import shutil
+
+    from assistant.config import default_prompts_dir
+
+    folder = tmp_path / "prompts"
+    shutil.copytree(default_prompts_dir(), folder)
+    prompts = Prompts(folder)
+    assert prompts["relevance"].system == prompts["support"].system != ""
+    (folder / "relevance.md").write_text(
+        "---\nname: relevance\nvariables: [passage, question]\nsystem_from: nowhere\n---\n"
+        "## user\n{passage} {question}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="system_from"):
+        Prompts(folder)

@@ -1,0 +1,246 @@
+"""The text ground floor: facts, names, language, question kinds, terms. Each case is a way a
+German/English comparison goes wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.text.facts import is_calendar_word, number_facts
+from assistant.text.language import detect_language
+from assistant.text.lexicon import Lexicon
+from assistant.text.names import alias_group, name_candidates, name_in_compound, name_supported
+from assistant.text.questions import has_temporal_fact, question_kind
+from assistant.text.sentences import split_sentences
+from assistant.text.terms import negation_words, tokenize
+
+
+@pytest.fixture(scope="module")
+def lexicon(tmp_path_factory: pytest.TempPathFactory) -> Lexicon:
+    return Lexicon.load(tmp_path_factory.mktemp("lexicon"))
+
+
+# --- facts -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("etwa 2.000 Soldaten", {"2000"}),
+        ("about 2,000 soldiers", {"2000"}),
+        ("about 2000 soldiers", {"2000"}),
+        ("1,5 Prozent", {"1.5"}),
+        ("am 10. November 2020", {"10", "month:11", "2020"}),
+        ("on 10 November 2020", {"10", "month:11", "2020"}),
+        ("27/09/2023", {"27", "month:9", "2023"}),
+        ("2024-06", {"2024", "month:6"}),
+        ("um 0,25 Prozentpunkte auf 3,75 Prozent", {"0.25", "3.75"}),
+        ("by 0.25 percentage points to 3.75 percent", {"0.25", "3.75"}),
+    ],
+)
+def test_number_facts_normalise_separators_and_months(text: str, expected: set[str]) -> None:
+    assert number_facts(text) == expected
+
+
+def test_spelled_out_numbers_compare_with_digits() -> None:
+    assert number_facts("vier erzwungene Fumbles", "de") == number_facts("4 forced fumbles", "en") == {"4"}
+    assert number_facts("four forced fumbles", "en") == {"4"}
+    # "ein"/"one" are articles far more often than numbers.
+    assert number_facts("ein Mann sagte", "de") == number_facts("one of them said", "en") == set()
+
+
+def test_numbers_inside_compounds() -> None:
+    assert number_facts("des etwa sechswöchigen Krieges", "de") == {"6"}
+    assert number_facts("a three-day attack", "en") == {"3"}
+    assert number_facts("des eintägigen Angriffs", "de") == set()  # 1 counts as no number
+    assert number_facts("Zweifel und Achtung", "de") == set()  # not compounds of numbers
+
+
+def test_vague_amounts_compare_by_magnitude() -> None:
+    assert number_facts("hunderttausende Arbeiter", "de") == number_facts(
+        "hundreds of thousands of workers", "en"
+    )
+    assert number_facts("a few hundred workers", "en") != number_facts("hunderttausende Arbeiter", "de")
+
+
+def test_parts_of_the_day_and_of_a_period() -> None:
+    assert number_facts("gegen Mitternacht") == number_facts("around midnight") == {"daypart:midnight"}
+    assert number_facts("around noon") != number_facts("gegen Mitternacht")
+    assert number_facts("Anfang 2022") == number_facts("in early 2022") == {"2022", "period:early"}
+    assert "period:late" in number_facts("Ende 2022")
+    assert number_facts("at the end of the day") == set()  # only right before a year or month
+
+
+def test_may_as_a_verb_is_not_a_month() -> None:
+    assert number_facts("they may leave") == set()
+    assert number_facts("in May") == {"month:5"}
+
+
+def test_seasons_and_weekdays_are_temporal_facts() -> None:
+    assert number_facts("seit dem Herbst 2020") == {"season:autumn", "2020"}
+    assert number_facts("in the autumn of 2020") == {"season:autumn", "2020"}
+    assert number_facts("am Dienstag") == number_facts("on Tuesday") == {"weekday:2"}
+    assert number_facts("am Samstagabend") == {"weekday:6"}
+    assert number_facts("approximately 100, 000 Armenians") == {"100000"}
+    assert is_calendar_word("Tuesday") and is_calendar_word("Mitternacht") and not is_calendar_word("Peskow")
+
+
+# --- names -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("ECB", "EZB senkt den Leitzins um 0,25 Prozentpunkte"),
+        ("Peskov", "Kremlsprecher Dmitri Peskow bestätigte"),
+        ("Kremlin", "Kremlsprecher Dmitri Peskow"),
+        ("Moscow", "die Reaktion Moskaus fällt verhalten aus"),
+        ("Moskaus", "in Moskau"),
+        ("Belarus", "Waffen aus Weißrussland erhalten"),
+        ("Belarusian", "Stationen aus weißrussischer Produktion"),
+        ("Aleynik", "Außenminister Sergei Aleinik"),
+        ("Lukashenko", "Lukaschenkos Regierung"),
+        ("CSTO", "Mitglieder der OVKS"),
+        ("Nato", "trotz der NATO-Mitgliedschaft"),
+        ("Nagorno-Karabakh", "Abzug aus Berg-Karabach"),
+        ("Azerbaijani", "Angriff aserbaidschanischer Streitkräfte"),
+        ("Tajikistan", "Usbekistan und Tadschikistan"),
+        (
+            "Collective Security Treaty Organization",
+            "Organisation des Vertrags für Kollektive Sicherheit (OVKS)",
+        ),
+    ],
+)
+def test_names_match_across_languages_and_spellings(name: str, text: str) -> None:
+    assert name_supported(name, text)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("Medvedev", "Kremlsprecher Dmitri Peskow"),
+        ("Lavrov", "Außenminister Sergei Aleinik"),
+        ("Odessa", "auf Kiew vorstieß"),
+        ("Russia", "in Moskau"),  # a capital is not its country
+        ("Nagorno-Ossetia", "Abzug aus Berg-Karabach"),
+        ("Spiegel", "Einem Bericht vom Tagesspiegel zufolge"),  # the end of a compound is not a match
+    ],
+)
+def test_other_names_do_not_match(name: str, text: str) -> None:
+    assert not name_supported(name, text)
+
+
+def test_a_name_inside_a_compound_is_a_weak_match() -> None:
+    assert name_in_compound("Minister", "der belarussische Außenminister")
+    assert name_in_compound("Spiegel", "vom Tagesspiegel")
+    assert not name_in_compound("Peskov", "Peskow")
+
+
+def test_alias_groups_come_from_data() -> None:
+    assert "ezb" in alias_group("ECB") and "moskau" in alias_group("Moscow")
+    assert alias_group("Lukaschenkos")  # inflected forms find their group
+    assert alias_group("Frobnitz") == []
+
+
+def test_german_common_nouns_are_not_names(lexicon: Lexicon) -> None:
+    sentence = "Der Spieler, der Newton zum Ende des vierten Quarters den Ball abnahm, war Miller."
+    names = [n.text for n in name_candidates(sentence, "de", lexicon)]
+    assert "Miller" in names
+    assert "Spieler" not in names and "Ende" not in names and "Ball" not in names
+    # Places Wiktionary lists as such stay names although they end in a noun ("Land").
+    assert [n.text for n in name_candidates("Er reiste nach Russland und Weißrussland.", "de", lexicon)] == [
+        "Russland",
+        "Weißrussland",
+    ]
+    # Compounds of common nouns are common nouns.
+    assert name_candidates("Die Friedenstruppen und der Kremlsprecher", "de", lexicon) == []
+
+
+def test_english_vocabulary_is_a_soft_name_and_real_names_are_hard(lexicon: Lexicon) -> None:
+    names = {
+        n.text: n.soft
+        for n in name_candidates(
+            "Belarusian Foreign Minister Sergei Aleynik said it on Tuesday.", "en", lexicon
+        )
+    }
+    assert names["Foreign"] is True
+    assert names["Aleynik"] is False and names["Belarusian"] is False
+    assert "Tuesday" not in names  # a date fact, not a name
+    assert [n.text for n in name_candidates("Lavrov confirmed it.", "en", lexicon)] == ["Lavrov"]
+    assert name_candidates("According to the report, it began.", "en", lexicon) == []
+
+
+def test_a_known_multi_word_name_is_one_name(lexicon: Lexicon) -> None:
+    names = [
+        n.text
+        for n in name_candidates("They joined the Collective Security Treaty Organization.", "en", lexicon)
+    ]
+    assert names == ["Collective Security Treaty Organization"]
+
+
+# --- language, questions, terms, sentences ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("When did Russian peacekeepers leave Karabakh?", "en"),
+        ("Wann haben die russischen Friedenstruppen Karabach verlassen?", "de"),
+        ("Wer ist Peskow?", "de"),
+        ("Who is Peskov?", "en"),
+        ("Welche Länder gehören zur OVKS?", "de"),
+        ("In welchem Format sendet Sky+HD sein Material?", "de"),
+        ("Was sind Kladen?", "de"),
+        ("In welchem County liegt Jacksonville?", "de"),
+    ],
+)
+def test_detect_language(question: str, lang: str) -> None:
+    assert detect_language(question, default="en") == lang
+
+
+def test_keyword_queries_and_long_texts_fall_back_to_langid() -> None:
+    assert detect_language("Berg-Karabach Friedenstruppen Abzug Peskow", default="en") == "de"
+    assert detect_language("Lukashenko security treaty signed", default="de") == "en"
+    assert detect_language("2020", default="und") == "und"
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did Russian peacekeepers leave Karabakh?", "when"),
+        ("Und seit wann?", "when"),
+        ("In welchem Jahr wurde das Bündnis gegründet?", "when"),
+        ("How many soldiers were sent?", "number"),
+        ("Mit wie vielen Interceptions erzielte er Touchdowns?", "number"),
+        ("And who confirmed it?", "who"),
+        ("Für wen spielte John Elway?", "who"),
+        ("Wie hieß der Spieler?", "what"),
+        ("What did the ECB decide?", "what"),
+        ("Why did they leave?", "why"),
+    ],
+)
+def test_question_kinds(question: str, kind: str) -> None:
+    assert question_kind(question) == kind
+
+
+def test_temporal_facts_answer_when() -> None:
+    assert has_temporal_fact("The war ended on 10 November 2020.")
+    assert has_temporal_fact("seit dem Herbst")
+    assert not has_temporal_fact("Peskov confirmed that the withdrawal had begun.")
+
+
+def test_tokenize_folds_stems_and_drops_stopwords() -> None:
+    terms = tokenize("Die russischen Friedenstruppen haben Berg-Karabach verlassen")
+    assert "die" not in terms and "haben" not in terms
+    assert "karabach" in terms and "berg-karabach" in terms
+    assert tokenize("Friedenstruppen")[0] == tokenize("Friedenstruppe")[0]
+
+
+def test_negation_words_cover_both_languages() -> None:
+    assert {"not", "nicht", "keine", "never"} <= negation_words()
+
+
+def test_sentences_keep_ordinals_and_abbreviations() -> None:
+    text = "Der Krieg endete am 10. November 2020. Z. B. Peskow sagte das. Es folgte u. a. ein Abzug."
+    pieces = [text[a:b] for a, b in split_sentences(text, "de")]
+    assert pieces[0] == "Der Krieg endete am 10. November 2020."
+    assert len(pieces) == 3

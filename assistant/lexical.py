@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from assistant.backends.index_chroma import date_number
+from assistant.dates import date_number
 from assistant.textproc import tokenize
 from assistant.types import Chunk, Filters
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from assistant.answer import Answerer
 from assistant.backends import factory
-from assistant.backends.base import ChatModel, Embedder
-from assistant.backends.index_chroma import ChromaIndex
+from assistant.backends.base import ChatModel, Embedder, VectorIndex
 from assistant.config import Settings
 from assistant.errors import GenerationError, InputError
 from assistant.followup import rewrite_question
@@ -53,7 +52,7 @@ class Assistant:
         settings: Settings,
         *,
         embedder: Embedder,
-        index: ChromaIndex,
+        index: VectorIndex,
         llm: ChatModel | Callable[[], ChatModel] | None = None,
     ) -> None:
         self.settings = settings

@@ -59,10 +59,21 @@ def test_fabricated_date_never_reaches_the_reader(make_settings: Callable[..., S
     answer = _with_model(make_settings, model).ask(QUESTION)
     assert "2021" not in answer.answer and "Mai" not in answer.answer
     assert any("2021" in note for note in answer.notes)
-    # No passage gives a date, so no quote stands in for one: the reader is told the articles do
-    # not say, and gets the closest passages as related reading.
-    assert answer.mode == "abstained" and answer.abstain_reason == "not_answered"
+    # The reader gets what the articles do say, quoted, and is told plainly that no date is given.
+    assert answer.mode == "extractive" and len(answer.citations) == 1
+    assert answer.citations[0].quote in answer.answer
+    assert answer.answer.endswith("Ein Datum dafür nennen die Artikel nicht.")
+
+
+def test_off_topic_passages_are_related_reading_not_an_answer(make_settings: Callable[..., Settings]) -> None:
+    # The checker says no passage is about the question: no quote stands in for an answer.
+    model = FakeChatModel(
+        script=["Die Friedenstruppen verließen Berg-Karabach im Mai 2021 [1]."], verdict=0.1
+    )
+    answer = _with_model(make_settings, model).ask(QUESTION)
+    assert answer.abstained and answer.abstain_reason == "not_answered"
     assert answer.related and not answer.citations
+    assert "2021" not in answer.answer
 
 
 def test_wrong_marker_is_dropped_and_good_sentence_kept(make_settings: Callable[..., Settings]) -> None:

@@ -10,7 +10,7 @@ all chunks of both corpora are German), article recall / MRR (news also chunk re
 
 | query terms                  | news (hybrid)           | XQuAD en (hybrid) | XQuAD de (hybrid) |
 | ---------------------------- | ----------------------- | ----------------- | ----------------- |
-| old tokenizer (textproc)     | .946 .912 .865 .768     | .992 .914         | .994 .967         |
+| old (textproc.py, removed)   | .946 .912 .865 .768     | .992 .914         | .994 .967         |
 | chunk's language (German)    | .946 .912 .865 .768     | .992 .914         | .994 .965         |
 | query's language             | .946 .912 .865 .782     | .990 .911         | .994 .965         |
 | both stemmers (kept)         | .946 .912 .865 .768     | .992 .914         | .994 .967         |

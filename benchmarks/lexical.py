@@ -1,21 +1,19 @@
-"""BM25: assistant/lexical.py (postings in numpy arrays, pickled) against bm25s (scores precomputed
-into a sparse matrix), on the same terms (`chunk_terms` / `query_terms`), the same BM25 (k1 1.2, b
-0.75, Lucene idf) and the same filter masks.
+"""BM25 (assistant/lexical.py, on bm25s): the eval's and XQuAD-dev's retrieval metrics with search
+only, and build, query and memory at 10k and 100k chunks, one process per phase.
 
-    python -m benchmarks.lexical quality                 # eval + XQuAD retrieval metrics, both
+    python -m benchmarks.lexical quality                 # eval + XQuAD retrieval metrics
     python -m benchmarks.lexical corpus --chunks 100000  # the synthetic chunks, once, to the work folder
-    python -m benchmarks.lexical tokenize --chunks 100000  # what both builds share: the terms
-    python -m benchmarks.lexical build --impl bm25s --chunks 100000   # one process: build + save
-    python -m benchmarks.lexical query --impl bm25s --chunks 100000   # one process: load + queries
-    python -m benchmarks.lexical agree --chunks 10000    # both built in one process: same rankings?
+    python -m benchmarks.lexical tokenize --chunks 100000  # what a build spends on terms
+    python -m benchmarks.lexical build --chunks 100000   # one process: build + write the cache
+    python -m benchmarks.lexical query --chunks 100000   # one process: load the cache + queries
 
 `quality`: the eval's corpus (samples + GNAD `International`, `prepare_corpus`) and XQuAD-dev's
 German paragraphs (`prepare_xquad`), each in an index of its own in the work folder; every case with
 expected articles and no history searched with the project's `Retriever` (hybrid, as users get it)
 and with the BM25 index alone (top 40, at most `per_article` per article, as the retriever caps),
 scored by `retrieval_scores` at k = 5. `build` and `query` print one JSON line each, so that a
-whole-process timer can run them for either implementation; `agree` compares the top 40 of both
-implementations for the retrieval benchmark's queries.
+whole-process timer can run them. The comparison that chose bm25s over the numpy postings lexical.py
+had before (`--impl`, `agree`) is in benchmarks/results/bm25-2026-12-01.md and this module's history.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ import json
 import logging
 import os
 import pickle
-import shutil
 import statistics
 import sys
 import time
@@ -37,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.config import Settings
-from assistant.lexical import Bm25Index, chunk_terms, query_terms
+from assistant.lexical import Bm25Index, cache_format, chunk_terms
 from assistant.types import Chunk, Filters, Passage
 from benchmarks.corpus import DEFAULT_GNAD, SEED_DIR, synthetic_chunks
 from benchmarks.questions import RETRIEVAL_QUERIES
@@ -47,7 +44,6 @@ log = logging.getLogger("benchmarks.lexical")
 _EVAL_K = 5
 _CANDIDATES = 40
 XQUAD_DIR = Path(__file__).resolve().parents[2] / "shared" / "xquad-dev"
-IMPLS = ("lexical", "bm25s")
 FILTERS = Filters(languages=["de"], date_from="2018-01-01")
 
 
@@ -60,89 +56,18 @@ class Lexical(Protocol):
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]: ...
 
 
-class Bm25sIndex:
-    """The candidate: lexical.py's interface on bm25s. Metadata and filter masks are lexical.py's
-    own (a Bm25Index without postings), so only the scoring differs."""
-
-    def __init__(self, meta: Bm25Index, model: Any) -> None:
-        self.meta = meta
-        self.model = model
-
-    @classmethod
-    def build(cls, chunks: Iterable[Chunk], generation: str) -> Bm25sIndex:
-        import bm25s
-
-        meta = Bm25Index(generation=generation)
-        corpus: list[list[str]] = []
-        dates: list[int] = []
-        from assistant.backends.index_chroma import date_number
-
-        for chunk in chunks:
-            meta.ids.append(chunk.id)
-            meta.article_ids.append(chunk.article_id)
-            meta.languages.append(chunk.language)
-            meta.sources.append(chunk.source)
-            dates.append(date_number(chunk.date))
-            corpus.append(chunk_terms(chunk))
-        meta.date_nums = np.asarray(dates, dtype=np.int64)
-        model = bm25s.BM25(k1=meta.k1, b=meta.b, method="lucene")
-        model.index(corpus, show_progress=False)
-        return cls(meta, model)
-
-    def __len__(self) -> int:
-        return len(self.meta.ids)
-
-    def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        terms = sorted(query_terms(query))
-        ids = self.model.get_tokens_ids(terms)
-        if not ids or not self.meta.ids:
-            return []
-        scores = self.model.get_scores_from_ids(ids)
-        mask = self.meta._mask(filters)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        top = min(k, int(np.count_nonzero(scores)))
-        if top == 0:
-            return []
-        best = np.argpartition(-scores, top - 1)[:top]
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [(self.meta.ids[i], float(scores[i])) for i in best]
-
-    def save(self, folder: Path) -> None:
-        shutil.rmtree(folder, ignore_errors=True)
-        self.model.save(str(folder / "bm25s"))
-        with (folder / "meta.pkl").open("wb") as fh:
-            pickle.dump(self.meta, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @classmethod
-    def load(cls, folder: Path, mmap: bool = False) -> Bm25sIndex:
-        import bm25s
-
-        with (folder / "meta.pkl").open("rb") as fh:
-            meta = pickle.load(fh)
-        return cls(meta, bm25s.BM25.load(str(folder / "bm25s"), mmap=mmap))
-
-
-def build(impl: str, chunks: Sequence[Chunk]) -> Bm25Index | Bm25sIndex:
-    return Bm25sIndex.build(chunks, "bench") if impl == "bm25s" else Bm25Index.build(chunks, "bench")
-
-
-def save(impl: str, index: Any, path: Path) -> int:
-    """Writes the index as the project would cache it; returns the bytes on disk."""
-    if impl == "bm25s":
-        index.save(path)
-        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+def save(index: Bm25Index, path: Path) -> int:
+    """Writes the index as LexicalCache does; returns the bytes on disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        pickle.dump((3, index), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((cache_format(), index), fh, protocol=pickle.HIGHEST_PROTOCOL)
     return path.stat().st_size
 
 
-def load(impl: str, path: Path) -> Any:
-    if impl == "bm25s":
-        return Bm25sIndex.load(path)
+def load(path: Path) -> Bm25Index:
     with path.open("rb") as fh:
-        return pickle.load(fh)[1]
+        index: Bm25Index = pickle.load(fh)[1]
+    return index
 
 
 def _rss_mb() -> float:
@@ -198,23 +123,22 @@ def _chunks(work: Path, size: int) -> list[Chunk]:
     return chunks
 
 
-def cache_path(work: Path, impl: str, size: int) -> Path:
-    return work / "cache" / (f"bm25s-{size}" if impl == "bm25s" else f"lexical-{size}.bm25.pkl")
+def cache_path(work: Path, size: int) -> Path:
+    return work / "cache" / f"synthetic-{size}.bm25.pkl"
 
 
-def run_build(impl: str, work: Path, size: int) -> dict[str, Any]:
+def run_build(work: Path, size: int) -> dict[str, Any]:
     chunks = _chunks(work, size)
     gc.collect()
     rss0 = _rss_mb()
     started = time.perf_counter()
-    index = build(impl, chunks)
+    index = Bm25Index.build(chunks, "bench")
     build_s = time.perf_counter() - started
     gc.collect()
     rss1 = _rss_mb()
     started = time.perf_counter()
-    size_bytes = save(impl, index, cache_path(work, impl, size))
+    size_bytes = save(index, cache_path(work, size))
     return {
-        "impl": impl,
         "chunks": len(chunks),
         "build_s": round(build_s, 3),
         "save_s": round(time.perf_counter() - started, 3),
@@ -224,18 +148,18 @@ def run_build(impl: str, work: Path, size: int) -> dict[str, Any]:
 
 
 def run_tokenize(work: Path, size: int) -> dict[str, Any]:
-    """What both builds share: the terms of every chunk (the text layer's tokenizer)."""
+    """What a build spends on terms: every chunk's, with the text layer's tokenizer."""
     chunks = _chunks(work, size)
     started = time.perf_counter()
     n = sum(len(chunk_terms(c)) for c in chunks)
     return {"chunks": len(chunks), "terms": n, "tokenize_s": round(time.perf_counter() - started, 3)}
 
 
-def run_query(impl: str, work: Path, size: int, rounds: int = 5) -> dict[str, Any]:
+def run_query(work: Path, size: int, rounds: int = 5) -> dict[str, Any]:
     gc.collect()
     rss0 = _rss_mb()
     started = time.perf_counter()
-    index = load(impl, cache_path(work, impl, size))
+    index = load(cache_path(work, size))
     load_s = time.perf_counter() - started
     gc.collect()
     rss1 = _rss_mb()
@@ -253,7 +177,6 @@ def run_query(impl: str, work: Path, size: int, rounds: int = 5) -> dict[str, An
             index.search(q, _CANDIDATES, FILTERS)
             filtered.append(time.perf_counter() - t)
     return {
-        "impl": impl,
         "chunks": len(index),
         "load_s": round(load_s, 3),
         "rss_loaded_index_mb": round(rss1 - rss0, 1),
@@ -264,25 +187,11 @@ def run_query(impl: str, work: Path, size: int, rounds: int = 5) -> dict[str, An
     }
 
 
-def run_agree(work: Path, size: int) -> dict[str, Any]:
-    """The top 40 of both implementations, per query (plain and filtered)."""
-    chunks = _chunks(work, size)
-    a, b = build("lexical", chunks), build("bm25s", chunks)
-    same, same_set, total = 0, 0, 0
-    for q in RETRIEVAL_QUERIES:
-        for f in (None, FILTERS):
-            ra, rb = [i for i, _ in a.search(q, _CANDIDATES, f)], [i for i, _ in b.search(q, _CANDIDATES, f)]
-            total += 1
-            same += ra == rb
-            same_set += set(ra) == set(rb)
-    return {"chunks": len(chunks), "rankings": total, "identical_order": same, "identical_set": same_set}
-
-
 # --- retrieval metrics -------------------------------------------------------------------------------
 
 
 class _CachedQueries:
-    """The embedder, with query vectors remembered: each case is searched once per implementation."""
+    """The embedder, with query vectors remembered: each case is searched twice."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -368,26 +277,23 @@ def suites(work: Path) -> list[tuple[str, Any, list[Any]]]:
     return found
 
 
-def quality(work: Path, impls: Sequence[str] = IMPLS) -> dict[str, Any]:
+def quality(work: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, assistant, cases in suites(work):
         chunks = list(assistant.index.iter_chunks())
-        row: dict[str, Any] = {"chunks": len(chunks)}
-        for impl in impls:
-            index = build(impl, chunks)
-            row[impl] = {
-                "hybrid": score_cases(assistant, cases, index, bm25_alone=False),
-                "bm25_alone": score_cases(assistant, cases, index, bm25_alone=True),
-            }
-            log.info("%s %s %s", name, impl, row[impl])
-        out[name] = row
+        index = Bm25Index.build(chunks, "bench")
+        out[name] = {
+            "chunks": len(chunks),
+            "hybrid": score_cases(assistant, cases, index, bm25_alone=False),
+            "bm25_alone": score_cases(assistant, cases, index, bm25_alone=True),
+        }
+        log.info("%s %s", name, out[name])
     return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.lexical", description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=("quality", "corpus", "tokenize", "build", "query", "agree"))
-    p.add_argument("--impl", choices=IMPLS, default="lexical")
+    p.add_argument("what", choices=("quality", "corpus", "tokenize", "build", "query"))
     p.add_argument("--chunks", type=int, default=10_000)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--work", type=Path, default=default_work())
@@ -397,9 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quality": lambda: quality(args.work),
         "corpus": lambda: {"corpus": str(make_corpus(args.work, args.chunks))},
         "tokenize": lambda: run_tokenize(args.work, args.chunks),
-        "build": lambda: run_build(args.impl, args.work, args.chunks),
-        "query": lambda: run_query(args.impl, args.work, args.chunks, args.rounds),
-        "agree": lambda: run_agree(args.work, args.chunks),
+        "build": lambda: run_build(args.work, args.chunks),
+        "query": lambda: run_query(args.work, args.chunks, args.rounds),
     }
     print(json.dumps(actions[args.what](), ensure_ascii=False))
     return 0

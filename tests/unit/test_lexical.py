@@ -3,7 +3,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from assistant.lexical import _FORMAT, Bm25Index, LexicalCache, query_terms
+from assistant.lexical import Bm25Index, LexicalCache, cache_format, query_terms
 from assistant.types import Chunk, Filters
 
 
@@ -79,7 +79,7 @@ def test_an_english_query_matches_a_german_chunk_through_either_stemmer() -> Non
 def test_a_cache_of_an_older_format_is_rebuilt(tmp_path: Path) -> None:
     cache_file = tmp_path / "lex.pkl"
     with cache_file.open("wb") as fh:
-        pickle.dump((_FORMAT - 1, Bm25Index.build(CHUNKS[:1], "g1")), fh)
+        pickle.dump((3, Bm25Index.build(CHUNKS[:1], "g1")), fh)  # the format before bm25s
     calls: list[int] = []
 
     def source() -> list[Chunk]:
@@ -88,3 +88,14 @@ def test_a_cache_of_an_older_format_is_rebuilt(tmp_path: Path) -> None:
 
     assert len(LexicalCache(cache_file).get("g1", source)) == 3
     assert calls == [1]
+    with cache_file.open("rb") as fh:
+        assert pickle.load(fh)[0] == cache_format()  # rewritten in the current format
+
+
+def test_empty_index_unknown_terms_and_termless_chunks() -> None:
+    assert Bm25Index.build([], "g0").search("OVKS", 3) == []
+    index = Bm25Index.build([*CHUNKS, _chunk(5, "und der die das")], "g1")  # a chunk of stopwords only
+    assert len(index) == 4
+    assert index.search("zzzz qqqq", 3) == [] and index.search("und", 3) == []
+    assert [h[0] for h in index.search("Vienna Waffen", 3, Filters(languages=["en"]))] == ["c3"]
+    assert index.search("Vienna", 3, Filters(sources=["no such source"])) == []

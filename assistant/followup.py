@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from assistant.backends.base import ChatModel, complete
 from assistant.prompts import Prompts
 from assistant.shape import NO_ANSWER, strip_markers
+from assistant.text.questions import has_reference
 from assistant.types import Turn
 
 _MAX_TURN_CHARS = 500
@@ -33,6 +34,17 @@ def rewrite_question(
     rewritten = rewritten.splitlines()[0].strip() if rewritten else ""
     if not rewritten or len(rewritten) > 4 * len(question) + 200 or NO_ANSWER in rewritten:
         # Crude, but retrieval still finds the topic and the answer sees both.
-        previous = next((t.content for t in reversed(history) if t.role == "user"), "")
-        return f"{previous} {question}".strip()
+        return f"{previous_question(history)} {question}".strip()
     return rewritten
+
+
+def previous_question(history: Sequence[Turn]) -> str:
+    return next((t.content for t in reversed(history) if t.role == "user"), "")
+
+
+def search_query(standalone: str, history: Sequence[Turn]) -> str:
+    """What retrieval reads for a follow-up: the rewritten question, and the previous question too
+    when the rewrite still points back ("he", "the mission"), so the topic's names are searched."""
+    if history and has_reference(standalone):
+        return f"{previous_question(history)} {standalone}".strip()
+    return standalone

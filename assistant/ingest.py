@@ -1,7 +1,7 @@
 """load -> clean -> chunk -> embed -> upsert. Idempotent: unchanged articles cost nothing, unchanged
 chunks of an edited article keep their vectors, an interrupted run is completed by the next, and a
 chunk set that does not match the manifest (a crash, or two writers before the lock existed) is
-repaired. One ingest writes an index at a time (`ChromaIndex.writing`)."""
+repaired. One ingest writes an index at a time (`VectorIndex.writing`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
-from assistant.backends.base import ArticleRecord, Embedder, Vectors
-from assistant.backends.index_chroma import ChromaIndex
+from assistant.backends.base import ArticleRecord, Embedder, VectorIndex, Vectors
 from assistant.chunking import chunk_article
 from assistant.config import ChunkingSettings, IngestSettings
 from assistant.loaders import ArticleIds, ArticleStream, CsvOptions, check_path, origin_file
@@ -55,7 +54,7 @@ def ingest_paths(
     paths: Sequence[Path],
     *,
     embedder: Embedder,
-    index: ChromaIndex,
+    index: VectorIndex,
     chunking: ChunkingSettings,
     batch_size: int,
     write_batch: int = WRITE_BATCH,
@@ -84,7 +83,7 @@ class _Run:
         self,
         paths: Sequence[Path],
         embedder: Embedder,
-        index: ChromaIndex,
+        index: VectorIndex,
         chunking: ChunkingSettings,
         batch_size: int,
         write_batch: int,
@@ -231,7 +230,7 @@ class _Writer:
     record no longer lists; a crash before that leaves them invisible, and the next run removes them.
     """
 
-    def __init__(self, index: ChromaIndex, report: IngestReport, write_batch: int) -> None:
+    def __init__(self, index: VectorIndex, report: IngestReport, write_batch: int) -> None:
         self._index = index
         self._report = report
         self._write_batch = max(1, write_batch)

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assistant.backends.index_chroma import date_number
+from assistant.dates import date_number
 from assistant.text.language import SUPPORTED
 from assistant.text.terms import tokenize
 from assistant.types import Chunk, Filters

@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from assistant.backends.base import Embedder
-from assistant.backends.index_chroma import ChromaIndex
+from assistant.backends.base import Embedder, VectorIndex
 from assistant.config import RetrievalSettings
 from assistant.errors import InputError
 from assistant.lexical import Bm25Index
@@ -39,7 +38,7 @@ class Retriever:
         self,
         settings: RetrievalSettings,
         embedder: Embedder,
-        index: ChromaIndex,
+        index: VectorIndex,
         lexical: Callable[[], Bm25Index],
     ) -> None:
         self._settings = settings

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 
 from assistant.answer import Answerer
 from assistant.backends import factory
-from assistant.backends.base import ChatModel, Embedder
-from assistant.backends.index_chroma import ChromaIndex
+from assistant.backends.base import ChatModel, Embedder, VectorIndex
 from assistant.config import Settings
 from assistant.errors import GenerationError, InputError
-from assistant.followup import rewrite_question
+from assistant.followup import rewrite_question, search_query
 from assistant.ingest import ingest_paths
 from assistant.lexical import Bm25Index, LexicalCache
 from assistant.loaders import CsvOptions
@@ -57,7 +56,7 @@ class Assistant:
         settings: Settings,
         *,
         embedder: Embedder,
-        index: ChromaIndex,
+        index: VectorIndex,
         llm: ChatModel | Callable[[], ChatModel] | None = None,
     ) -> None:
         self.settings = settings
@@ -201,7 +200,8 @@ class Assistant:
             timings.rewrite_s = round(time.perf_counter() - t0, 3)
         yield StatusEvent(text="Searching the articles")
         t0 = time.perf_counter()
-        passages = self._retriever.search(standalone, k=k, filters=filters, language=language)
+        query = search_query(standalone, history)
+        passages = self._retriever.search(query, k=k, filters=filters, language=language)
         timings.retrieve_s = round(time.perf_counter() - t0, 3)
         yield from self._answerer.stream(
             question, passages, language=language, standalone=standalone, started=started, timings=timings

@@ -23,11 +23,14 @@ _OPEN, _CLOSE = "«", "»"
 _MAX_LINES = 3
 _MAX_SENTENCES_PER_LINE = 2
 _MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# The copy is delimited by « » (the grammar's own marks; evidence never holds them, see
+# sanitize_quote); models without the grammar may use other quote marks.
 _LINE = re.compile(
     r"^\s*(?P<markers>(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+)"
-    r"(?:[«\"“„](?P<span>[^»\"”“\n]*)[»\"”“]\s*)?"
+    r"(?:«(?P<span>[^»\n]*)»\s*|[\"“„](?P<span2>[^\"”“\n]*)[\"”“]\s*(?=(?:Answer|Antwort)\s*:))?"
     r"(?:(?:Answer|Antwort)\s*:\s*)?(?P<sentence>.*)$"
 )
+_LABEL = re.compile(r"^\s*(?:Answer|Antwort)\s*:\s*", re.IGNORECASE)
 
 
 def label_for(language: str) -> str:
@@ -80,7 +83,8 @@ def parse_draft(draft: str, language: str = "en") -> Draft:
         markers = parse_markers(match.group("markers")) + [
             m for m in parse_markers(sentence) if m not in parse_markers(match.group("markers"))
         ]
-        span = (match.group("span") or "").strip()
+        span = (match.group("span") or match.group("span2") or "").strip()
+        sentence = _LABEL.sub("", sentence)
         # A line holds one claim; a model that writes on gets each sentence checked on its own.
         for piece in _sentences(strip_markers(sentence), language)[:_MAX_SENTENCES_PER_LINE]:
             lines.append(DraftLine(markers, span, piece))

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from assistant.chunking import chunk_article, split_sentences
+from assistant.chunking import chunk_article
 from assistant.config import ChunkingSettings
 from assistant.loaders import CsvOptions, LoadResult, load_paths
+from assistant.text.sentences import split_sentences
 from assistant.types import Article, Chunk
 
 log = logging.getLogger(__name__)

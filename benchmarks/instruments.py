@@ -107,10 +107,6 @@ class TimedIndex(ChromaIndex):
         with self._timing("existing_ids"):
             return super().existing_ids(ids)
 
-    def chunk_ids_of(self, article_id: str) -> list[str]:
-        with self._timing("chunk_ids_of"):
-            return super().chunk_ids_of(article_id)
-
     def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
         with self._timing("chunk_ids_by_article"):
             return super().chunk_ids_by_article(article_ids)

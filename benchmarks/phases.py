@@ -20,7 +20,7 @@ from assistant.backends.base import ArticleRecord, Embedder
 from assistant.config import Settings
 from assistant.loaders import CsvOptions
 from assistant.service import Assistant
-from assistant.types import Answer, FinalEvent, TokenEvent
+from assistant.types import Answer, Article, FinalEvent, TokenEvent
 from benchmarks import baseline, corpus, grounding
 from benchmarks.instruments import RecordingChatModel, StandInEmbedder, TimedEmbedder, TimedIndex
 from benchmarks.questions import QUESTIONS, Question
@@ -93,9 +93,26 @@ def _instrument_ingest() -> tuple[_Clock, Callable[[], None]]:
     import assistant.ingest as ingest_module
 
     clock = _Clock()
-    originals = {"load_paths": ingest_module.load_paths, "chunk_article": ingest_module.chunk_article}
-    for name, fn in originals.items():
-        setattr(ingest_module, name, clock.wrap(name, fn))
+    stream = ingest_module.ArticleStream
+
+    class TimedStream(stream):
+        """Loading is lazy (ingest reads its input as a stream): every step of the iteration counts."""
+
+        def __iter__(self) -> Iterator[Article]:
+            articles = super().__iter__()
+            while True:
+                started = time.perf_counter()
+                try:
+                    article = next(articles)
+                except StopIteration:
+                    return
+                finally:
+                    clock.seconds["load_paths"] += time.perf_counter() - started
+                yield article
+
+    originals: dict[str, Any] = {"ArticleStream": stream, "chunk_article": ingest_module.chunk_article}
+    ingest_module.ArticleStream = TimedStream  # type: ignore[misc]
+    ingest_module.chunk_article = clock.wrap("chunk_article", ingest_module.chunk_article)
 
     def restore() -> None:
         for name, fn in originals.items():

@@ -84,21 +84,25 @@ def render_markdown(result: Mapping[str, Any]) -> str:
     if targets:
         out += ["## Targets", "", _targets_table(targets), ""]
     for key, section in result.get("sections", {}).items():
-        out += [f"## {section.get('title', key)}", ""]
-        if section.get("skipped"):
-            out += [f"Skipped: {section['skipped']}", ""]
-            continue
-        for paragraph in section.get("intro", []):
-            out += [paragraph, ""]
-        for tab in section.get("tables", []):
-            if tab.get("title"):
-                out += [f"### {tab['title']}", ""]
-            out += [table(tab["columns"], tab["rows"]), ""]
-            for note in tab.get("notes", []):
-                out += [f"- {note}"]
-            if tab.get("notes"):
-                out.append("")
+        out += _section_markdown(key, section)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _section_markdown(key: str, section: Mapping[str, Any]) -> list[str]:
+    out = [f"## {section.get('title', key)}", ""]
+    if section.get("skipped"):
+        return [*out, f"Skipped: {section['skipped']}", ""]
+    for paragraph in section.get("intro", []):
+        out += [paragraph, ""]
+    for tab in section.get("tables", []):
+        if tab.get("title"):
+            out += [f"### {tab['title']}", ""]
+        out += [table(tab["columns"], tab["rows"]), ""]
+        for note in tab.get("notes", []):
+            out += [f"- {note}"]
+        if tab.get("notes"):
+            out.append("")
+    return out
 
 
 def write_report(result: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:

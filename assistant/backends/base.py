@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Literal, Protocol, TypedDict, runtime_checkable
 
 import numpy as np
@@ -103,7 +104,11 @@ class ArticleRecord(BaseModel):
 
 @runtime_checkable
 class VectorIndex(Protocol):
-    """Chunks with their vectors and metadata, plus a manifest of fully ingested articles."""
+    """Chunks with their vectors and metadata, plus a manifest of fully ingested articles.
+
+    A chunk is visible (counted, searched, listed) only once its article's record is in the
+    manifest, so an interrupted write is never half-seen; `stored_*` methods see every stored chunk.
+    """
 
     @property
     def name(self) -> str: ...
@@ -111,7 +116,27 @@ class VectorIndex(Protocol):
     @property
     def location(self) -> str: ...
 
-    def count(self) -> int: ...
+    @property
+    def read_only(self) -> bool:
+        """True when the index can be read but not written (reads work, writes raise)."""
+        ...
+
+    def writing(self, timeout: float = 0.0) -> AbstractContextManager[None]:
+        """Hold the right to write: one writer at a time. Raises IndexBusyError when another holds it
+        for longer than `timeout` seconds, IndexReadOnlyError when the index cannot be written."""
+        ...
+
+    def generation(self) -> str:
+        """Changes whenever the set of ingested articles changes (also from other processes)."""
+        ...
+
+    def count(self) -> int:
+        """Chunks of complete articles: what search can return."""
+        ...
+
+    def stored_count(self) -> int:
+        """Every chunk stored, also those of articles not (yet) complete."""
+        ...
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
 
@@ -127,11 +152,26 @@ class VectorIndex(Protocol):
         """The stored chunk ids of each of these articles (absent: none stored), in one batched lookup."""
         ...
 
-    def query(self, vector: Vectors, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks, best first, with cosine similarity."""
+    def stored_chunks_by_article(self, article_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """For each article, its stored chunks: chunk id -> the article content hash they were written
+        for ('' when unknown). Absent: none stored."""
         ...
 
-    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]: ...
+    def orphan_chunk_ids(self) -> list[str]:
+        """Stored chunks of articles the manifest does not list at all."""
+        ...
+
+    def query(self, vector: Vectors, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest visible chunks, best first, with cosine similarity."""
+        ...
+
+    def vectors_of(self, ids: Sequence[str]) -> dict[str, Vectors]:
+        """The stored vector of each of these chunks (absent: not stored)."""
+        ...
+
+    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
+        """Every visible chunk."""
+        ...
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]: ...
 

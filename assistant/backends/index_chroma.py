@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from assistant.backends.base import ArticleRecord, Vectors
+from assistant.dates import date_number
 from assistant.errors import (
     AssistantError,
     BackendUnavailableError,
@@ -57,19 +58,6 @@ LOCK_FILE = "ingest.lock"
 _LOW_DISK_BYTES = 64 * 1024 * 1024
 _READ_ONLY_MARKERS = ("readonly database", "read-only file system", "read only file system")
 _FULL_MARKERS = ("database or disk is full", "no space left", "disk quota exceeded")
-
-
-def date_number(date: str | None, *, end: bool = False) -> int:
-    """'2024-06' -> 20240600 (or 20240699 as an inclusive upper bound); None/garbage -> 0."""
-    if not date:
-        return 0
-    match = re.match(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", date.strip())
-    if not match:
-        return 0
-    year = int(match.group(1))
-    month = int(match.group(2)) if match.group(2) else (99 if end else 0)
-    day = int(match.group(3)) if match.group(3) else (99 if end else 0)
-    return year * 10000 + month * 100 + day
 
 
 def _chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
@@ -355,10 +343,6 @@ class ChromaIndex:
         assert opened is not None
         return opened
 
-    def exists(self) -> bool:
-        with self._guard("opening the index"):
-            return self._open(create=False) is not None
-
     # --- writers --------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -450,13 +434,6 @@ class ChromaIndex:
             self._writable()
             for i in range(0, len(ids), _MAX_BATCH):
                 opened[0].delete(ids=list(ids[i : i + _MAX_BATCH]))
-
-    def chunk_ids_of(self, article_id: str) -> list[str]:
-        with self._guard("looking up chunks"):
-            opened = self._open(create=False)
-            if opened is None:
-                return []
-            return list(opened[0].get(where={"article_id": article_id}, include=[])["ids"])
 
     def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
         return {aid: list(stored) for aid, stored in self.stored_chunks_by_article(article_ids).items()}

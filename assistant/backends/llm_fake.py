@@ -69,7 +69,10 @@ class FakeChatModel:
         if match is None:
             # Rewrite and translation prompts: echo the question / the text unchanged.
             tagged = re.search(r"<(question|text)>(.*?)</\1>", last, re.DOTALL)
-            return tagged.group(2).strip() if tagged else "NO_ANSWER"
+            if tagged:
+                return tagged.group(2).strip()
+            asked = re.search(r"^Question: (.+)$", last, re.MULTILINE)
+            return asked.group(1).strip() if asked else "NO_ANSWER"
         label = re.search(r"«copied words» (\S+:)", last)
         quote = match.group(2).strip()
         return f"[{match.group(1)}] «{quote}» {label.group(1) if label else 'Answer:'} {quote}\n"

@@ -7,16 +7,15 @@ import logging
 from pathlib import Path
 
 from assistant.backends.base import ChatModel
-from assistant.config import Settings
+from assistant.config import Settings, default_eval_reports_dir, default_evals_dir
 from assistant.errors import InputError
-from assistant.evaluation.cases import load_cases, select_cases
+from assistant.evaluation.cases import dump_cases, import_feedback, load_cases, select_cases
 from assistant.evaluation.report import render_summary
 from assistant.evaluation.runner import (
     DISTRACTOR_FILE,
     DISTRACTOR_LABEL,
     EvalOutcome,
     default_corpora_dir,
-    default_evals_dir,
     run_eval,
 )
 
@@ -29,14 +28,17 @@ EVAL_INDEX_PREFIX = "eval"
 def _judge_model(settings: Settings) -> ChatModel:
     from assistant.backends import factory
 
-    judge_settings = settings.model_copy(deep=True)
-    judge_settings.llm.backend = "ollama"
+    llm: dict[str, object] = {"backend": "ollama"}
     if settings.llm.backend != "ollama":
-        judge_settings.llm.model = None  # the Ollama default chat model, not the embedded model's name
-    return factory.make_chat_model(judge_settings)
+        llm["model"] = None  # the Ollama default chat model, not the embedded model's name
+    return factory.make_chat_model(settings.replaced(llm=llm))
 
 
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "import_feedback", None):
+        # Drafts for a human to review and paste into cases.yaml: nothing is run or indexed.
+        print(dump_cases(import_feedback(args.import_feedback)), end="")
+        return 0
     suite = getattr(args, "suite", "news")
     if suite == "xquad":
         return _run_xquad(args, settings)
@@ -81,14 +83,13 @@ def _run_xquad(args: argparse.Namespace, settings: Settings) -> int:
     if args.update_baseline and not args.full:
         raise InputError("--update-baseline needs the whole suite: add --full")
     evals = default_evals_dir()
-    settings = settings.model_copy(deep=True)
-    settings.index.prefix = "evalxquad"
+    settings = settings.replaced(index={"prefix": "evalxquad"})
     assistant = Assistant.from_settings(settings)
     try:
         outcome = run_eval(
             assistant,
             cases,
-            out_dir=(args.out or evals / "reports") / "xquad",
+            out_dir=(args.out or default_eval_reports_dir()) / "xquad",
             baseline_path=args.baseline or evals / "baseline-xquad.json",
             update_baseline=args.update_baseline,
             allow_regression=args.allow_regression,
@@ -127,7 +128,7 @@ def _run_perturbations(args: argparse.Namespace, settings: Settings) -> int:
         assistant.close()
     summary = {split: summarize([r for r in results if r.split == split]) for split in ("dev", "test")}
     summary["all"] = summarize(results)
-    out = (args.out or evals / "reports") / "perturbations.json"
+    out = (args.out or default_eval_reports_dir()) / "perturbations.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
@@ -171,7 +172,7 @@ def _run_news(args: argparse.Namespace, settings: Settings) -> int:
     if args.allow_regression and not args.update_baseline:
         raise InputError("--allow-regression only applies together with --update-baseline")
     if settings.index.prefix == "news":
-        settings.index.prefix = EVAL_INDEX_PREFIX
+        settings = settings.replaced(index={"prefix": EVAL_INDEX_PREFIX})
     judge = _judge_model(settings) if args.judge else None
 
     assistant = Assistant.from_settings(settings)
@@ -179,7 +180,7 @@ def _run_news(args: argparse.Namespace, settings: Settings) -> int:
         outcome = run_eval(
             assistant,
             cases,
-            out_dir=args.out or evals / "reports",
+            out_dir=args.out or default_eval_reports_dir(),
             baseline_path=args.baseline or evals / "baseline.json",
             update_baseline=args.update_baseline,
             allow_regression=args.allow_regression,

@@ -62,16 +62,18 @@ def detect_language(text: str, default: str = "und", languages: Sequence[str] = 
     """The ISO 639-1 code of `text` among `languages`, or `default` when the text does not tell.
 
     German and English are told apart by function words up to a dozen words and whenever those
-    are clear; otherwise py3langid decides, and must be at least 50% sure."""
+    are clear, when nothing but German and English is asked for; otherwise py3langid decides, and
+    must be at least 50% sure."""
     tokens = words(text)
+    # Function words know German and English only: with other languages possible they would take the
+    # "de", "la" and "et" of a French text (all in the English stopword list) for English.
     considered = [lang for lang in SUPPORTED if lang in languages]
-    if considered:
+    if considered and set(languages) <= set(SUPPORTED):
         votes = function_word_votes(text)
         ranked = sorted(considered, key=lambda lang: -votes[lang])
         best = ranked[0]
         margin = votes[best] - (votes[ranked[1]] if len(ranked) > 1 else 0.0)
-        clear = margin > 0 and (len(tokens) <= _SHORT_WORDS or margin >= 2)
-        if clear and (set(languages) <= set(SUPPORTED) or votes[best] >= 2):
+        if margin > 0 and (len(tokens) <= _SHORT_WORDS or margin >= 2):
             return best
     if sum(len(t) for t in tokens) < _MIN_LETTERS and len(tokens) < 4:
         return default

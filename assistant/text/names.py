@@ -43,6 +43,7 @@ _TRANSLIT = (
     ("c", "k"),
 )
 _SIMILAR = 0.8
+_POSSESSIVE = re.compile(r"(?:'s|’s|')$")
 _MIN_NAME = 2
 
 
@@ -118,7 +119,7 @@ def name_candidates(sentence: str, language: str, lexicon: Lexicon | None = None
         sentence = "".join(
             " " if any(m.start() <= i < m.end() for m in phrases) else ch for i, ch in enumerate(sentence)
         )
-    tokens = words(sentence)
+    tokens = [_POSSESSIVE.sub("", t) for t in words(sentence)]
     for i, token in enumerate(tokens):
         if len(token) < _MIN_NAME or not token[:1].isupper() or token[:1].isdigit():
             continue

@@ -43,3 +43,16 @@ def has_temporal_fact(text: str, language: str = "und") -> bool:
 
 def has_number_fact(text: str, language: str = "und") -> bool:
     return any(not f.startswith(_TEMPORAL_PREFIXES) for f in number_facts(text, language))
+
+
+@lru_cache(maxsize=1)
+def _references() -> frozenset[str]:
+    data = data_file("questions.yaml")["references"]
+    return frozenset(fold(w) for forms in data.values() for w in forms)
+
+
+def has_reference(question: str) -> bool:
+    """The question still points back into a conversation ("he", "dabei", "that mission")."""
+    from assistant.text.normalize import words
+
+    return any(fold(w) in _references() for w in words(question))

@@ -100,7 +100,7 @@ def test_get_iter_delete_and_vectors(index: ChromaIndex) -> None:
     chunks = _fill(index)
     assert index.get_chunks([chunks[2].id, chunks[0].id]) == [chunks[2], chunks[0]]
     assert sorted(c.id for c in index.iter_chunks(batch_size=2)) == sorted(c.id for c in chunks)
-    assert sorted(index.chunk_ids_of("a1")) == sorted([chunks[0].id, chunks[1].id])
+    assert sorted(index.chunk_ids_by_article(["a1"])["a1"]) == sorted([chunks[0].id, chunks[1].id])
     owned = index.chunk_ids_by_article(["a1", "a2", "nope", "a1"])
     assert sorted(owned["a1"]) == sorted([chunks[0].id, chunks[1].id])
     assert owned["a2"] == [chunks[2].id] and "nope" not in owned

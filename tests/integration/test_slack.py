@@ -200,7 +200,7 @@ class HttpBot:
         secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
         self.server = slack.serve_http(self.app, host="127.0.0.1", port=0, signing_secret=secret)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}{slack.EVENTS_PATH}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
+        self.thread = threading.Thread(target=self.server.serve_forever)
         self.thread.start()
 
     def event(self, event: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
@@ -568,7 +568,7 @@ def test_malformed_requests_get_400_or_401_and_one_log_line(
     records = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(records) == 1, [r.getMessage() for r in records]
     (record,) = records
-    assert record.name == "assistant.interfaces.slack" and record.exc_info is None
+    assert record.name == "assistant.interfaces.slack.http" and record.exc_info is None
     assert record.getMessage().startswith(
         f"Refused a request to /slack/events from 127.0.0.1 with {status}: "
     )

@@ -63,10 +63,21 @@ def test_fabricated_date_never_reaches_the_reader(make_settings: Callable[..., S
     answer = _with_model(make_settings, model).ask(QUESTION)
     assert "2021" not in answer.answer and "Mai" not in answer.answer
     assert any("2021" in note for note in answer.notes)
-    # No passage gives a date, so no quote stands in for one: the reader is told the articles do
-    # not say, and gets the closest passages as related reading.
-    assert answer.mode == "abstained" and answer.abstain_reason == "not_answered"
+    # The reader gets what the articles do say, quoted, and is told plainly that no date is given.
+    assert answer.mode == "extractive" and len(answer.citations) == 1
+    assert answer.citations[0].quote in answer.answer
+    assert answer.answer.endswith("Ein Datum dafür nennen die Artikel nicht.")
+
+
+def test_off_topic_passages_are_related_reading_not_an_answer(make_settings: Callable[..., Settings]) -> None:
+    # The checker says no passage is about the question: no quote stands in for an answer.
+    model = FakeChatModel(
+        script=["Die Friedenstruppen verließen Berg-Karabach im Mai 2021 [1]."], verdict=0.1
+    )
+    answer = _with_model(make_settings, model).ask(QUESTION)
+    assert answer.abstained and answer.abstain_reason == "not_answered"
     assert answer.related and not answer.citations
+    assert "2021" not in answer.answer
 
 
 def test_wrong_marker_is_dropped_and_good_sentence_kept(make_settings: Callable[..., Settings]) -> None:
@@ -208,3 +219,55 @@ def test_evidence_character_budget_keeps_the_best_and_fills_with_what_fits(
     assert [e.quote for e in select_evidence(QUESTION, passages, embedder, max_evidence=6, max_chars=1)] == [
         full[0].quote
     ]
+
+
+def test_what_verification_removed_is_said_in_plain_words(make_settings: Callable[..., Settings]) -> None:
+    model = FakeChatModel(script=["Peskow bestätigte den Abzug [1]. Die Truppen gingen im Mai 2021 [1]."])
+    answer = _with_model(make_settings, model).ask("Wer hat den Abzug aus Berg-Karabach bestätigt?")
+    assert answer.mode == "generated" and "2021" not in answer.answer
+    assert [r.sentence for r in answer.removed] == ["Die Truppen gingen im Mai 2021."]
+    assert "is not in the cited passage" in answer.removed[0].reason
+
+
+def test_a_number_question_answered_without_the_number_gets_the_passage_that_has_it(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # The draft leaves out the figure that its own passage gives: the reader gets the passage.
+    model = FakeChatModel(
+        script=["[1] «Friedenstruppen» Antwort: Russische Friedenstruppen wurden entsandt."]
+    )
+    assistant = _with_model(make_settings, model)
+    answer = assistant.ask(
+        "Wie viele russische Friedenstruppen wurden im Rahmen des Waffenstillstands entsandt?"
+    )
+    assert "2.000" in answer.evidence[0].quote  # the hashing embedder ranks the figure's sentence first
+    assert answer.mode == "extractive" and "2.000" in answer.answer
+    assert answer.citations[0].quote == answer.evidence[0].quote
+
+
+def test_a_follow_up_that_still_points_back_searches_with_the_previous_question() -> None:
+    from assistant.followup import search_query
+
+    history = [
+        Turn(role="user", content="What did the CSTO decide?"),
+        Turn(role="assistant", content="x [1]."),
+    ]
+    assert search_query("What is that mission supposed to do?", history).startswith(
+        "What did the CSTO decide?"
+    )
+    assert search_query("What is the CSTO mission supposed to do?", history) == (
+        "What is the CSTO mission supposed to do?"
+    )
+    assert search_query("What is that?", []) == "What is that?"
+
+
+def test_a_number_question_whose_passages_lack_the_number_says_so(
+    make_settings: Callable[..., Settings],
+) -> None:
+    model = FakeChatModel(script=["[1] «Peskow» Antwort: Peskow bestätigte den Abzug aus Berg-Karabach."])
+    answer = _with_model(make_settings, model).ask(
+        "Wie viele Soldaten hat Peskow aus Berg-Karabach abgezogen?"
+    )
+    cited = answer.citations[0].quote
+    assert "Peskow" in cited and not any(ch.isdigit() for ch in cited)
+    assert answer.answer.endswith("Eine Zahl dafür nennen die Artikel nicht.")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import CHUNKER_VERSION, chunk_article, split_sentences
+from assistant.chunking import CHUNKER_VERSION, chunk_article
 from assistant.config import ChunkingSettings
 from assistant.loaders import CsvOptions, load_paths
+from assistant.text.sentences import split_sentences
 from assistant.types import Article, Chunk
 
 ROOT = Path(__file__).resolve().parents[2]

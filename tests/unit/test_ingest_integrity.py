@@ -304,7 +304,7 @@ def test_an_edit_switches_versions_at_once(make_settings: Callable[..., Settings
 def test_ingest_writes_while_it_is_still_reading_a_large_feed(
     make_settings: Callable[..., Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import assistant.loaders as loaders
+    from assistant.loaders import stream
 
     feed = tmp_path / "feed.jsonl"
     with feed.open("w", encoding="utf-8") as f:
@@ -314,14 +314,14 @@ def test_ingest_writes_while_it_is_still_reading_a_large_feed(
                 + "\n"
             )
     loaded = 0
-    finish = loaders._finish
+    finish = stream.finish_article
 
     def counting(*args: object, **kwargs: object) -> object:
         nonlocal loaded
         loaded += 1
         return finish(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(loaders, "_finish", counting)
+    monkeypatch.setattr(stream, "finish_article", counting)
     assistant = _assistant(make_settings, index={"write_batch": 50})
     first_write: list[int] = []
     put = assistant.index.put_articles

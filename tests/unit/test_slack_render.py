@@ -11,6 +11,8 @@ pytest.importorskip("slack_bolt")
 
 from assistant.interfaces import slack
 from assistant.interfaces.slack import MESSAGE_LIMIT, ephemeral_blocks, question_from_slack, render_answer
+from assistant.interfaces.slack.client import redacting_logger
+from assistant.interfaces.slack.stores import Histories, RateLimiter, SeenOnce
 from assistant.types import Answer, Citation, Turn
 
 ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
@@ -160,7 +162,7 @@ def test_question_from_slack_unwraps_mentions_links_and_entities() -> None:
 
 def test_rate_limiter_allows_n_per_minute_per_user() -> None:
     now = [1000.0]
-    limiter = slack._RateLimiter(2, clock=lambda: now[0])
+    limiter = RateLimiter(2, clock=lambda: now[0])
     assert limiter.check("alice") == 0 and limiter.check("alice") == 0
     now[0] += 10
     assert limiter.check("alice") == pytest.approx(50.0)
@@ -170,12 +172,12 @@ def test_rate_limiter_allows_n_per_minute_per_user() -> None:
 
 
 def test_seen_once_and_histories() -> None:
-    seen = slack._SeenOnce(ttl_s=60)
+    seen = SeenOnce(ttl_s=60)
     assert seen.first("Ev1") and not seen.first("Ev1") and seen.first("Ev2")
-    expired = slack._SeenOnce(ttl_s=-1)
+    expired = SeenOnce(ttl_s=-1)
     assert expired.first("Ev1") and expired.first("Ev1")
 
-    histories = slack._Histories(max_threads=2, max_turns=3)
+    histories = Histories(max_threads=2, max_turns=3)
     histories.add("t1", Turn(role="user", content="a"), Turn(role="assistant", content="b"))
     histories.add("t1", Turn(role="user", content="c"), Turn(role="assistant", content="d"))
     assert [t.content for t in histories.get("t1")] == ["b", "c", "d"]
@@ -185,8 +187,8 @@ def test_seen_once_and_histories() -> None:
 
 
 def test_tokens_are_masked_in_slack_client_logs(caplog: pytest.LogCaptureFixture) -> None:
-    logger = slack._redacting_logger()
-    assert slack._redacting_logger().filters.count(logger.filters[0]) == 1
+    logger = redacting_logger()
+    assert redacting_logger().filters.count(logger.filters[0]) == 1
     with caplog.at_level(logging.DEBUG):
         logger.debug("calling with %s and %s", "xoxb-1234-5678-abcdef", {"t": "xapp-1-A1-99-ffee"})
     assert "xoxb-(redacted)" in caplog.text and "xapp-(redacted)" in caplog.text

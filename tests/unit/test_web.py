@@ -150,7 +150,7 @@ def free_port() -> int:
 
 
 def handler(app: Any, name: str) -> Callable[..., Any]:
-    """An event handler of the built app, by function name (they are closures inside build_app)."""
+    """An event handler of the built app, by function name (they are methods of web.app.WebApp)."""
     return next(block_fn.fn for block_fn in app.fns.values() if block_fn.name == name)
 
 
@@ -343,7 +343,7 @@ def test_feedback_log_appends_jsonl(tmp_path: Path) -> None:
 # --- the app's handlers, called directly -------------------------------------------------------------
 
 
-def run_respond(app: Any, question: str, records: list[dict[str, Any]] | None = None) -> list[Any]:
+def run_respond(app: Any, question: str, records: list[Any] | None = None) -> list[Any]:
     respond = handler(app, "respond")
     chat = [{"role": "user", "content": question}]
     return list(respond(question, chat, records or [], 5, None, None, "", ""))
@@ -359,7 +359,7 @@ def test_chat_streams_then_shows_the_verified_answer_and_its_sources(settings: S
     assert any("na-draft" in step[0][-1]["content"] for step in steps[1:-1])
     chat, records, sources = steps[-1]
     assert 'class="na-cite"' in chat[-1]["content"]
-    assert len(records) == 1 and records[0]["message_index"] == 1
+    assert len(records) == 1 and records[0].message_index == 1
     assert '<mark class="na-quote">' in sources
     # A follow-up carries the conversation so far.
     run_respond(app, "And when?", records)

@@ -16,6 +16,10 @@ from assistant.service import Assistant
 from assistant.types import FinalEvent, SentenceEvent, StatusEvent, TokenEvent, Turn
 
 QUESTION = "Wann haben die russischen Friedenstruppen Berg-Karabach verlassen?"
+# An English question over the German articles. The hashing embedder matches words, not meanings,
+# so the question shares the place name with the article (an English spelling found it only by a
+# bucket collision).
+QUESTION_EN = "Who confirmed the withdrawal from Berg-Karabach?"
 
 
 def _with_model(
@@ -167,7 +171,7 @@ def test_answer_in_the_evidence_language_is_translated_keeping_markers(
             "Peskov confirmed the withdrawal from Nagorno-Karabakh.",
         ]
     )
-    answer = _with_model(make_settings, model).ask("Who confirmed the withdrawal from Karabakh?")
+    answer = _with_model(make_settings, model).ask(QUESTION_EN)
     assert answer.answer == "Peskov confirmed the withdrawal from Nagorno-Karabakh [1]."
     assert answer.citations[0].article_id == "002_5656326da5719992"
     assert any("translated" in n for n in answer.notes)
@@ -180,7 +184,7 @@ def test_translation_that_adds_a_number_is_rejected(make_settings: Callable[...,
             "Peskov confirmed the withdrawal of 5,000 troops.",
         ]
     )
-    answer = _with_model(make_settings, model).ask("Who confirmed the withdrawal from Karabakh?")
+    answer = _with_model(make_settings, model).ask(QUESTION_EN)
     assert "5,000" not in answer.answer and "5000" not in answer.answer
 
 

@@ -421,19 +421,27 @@ class Answerer:
         )
 
     def _translate(self, llm: ChatModel, text: str, language: str) -> str | None:
+        source = detect_language(text, default="de" if language == "en" else "en")
+        names = dict.fromkeys(n.text for n in name_candidates(text, source, self._lexicon()))
         messages = self._prompts["translate"].render(
-            language=language_name(language), text=sanitize_quote(text)
+            language=language_name(language), text=sanitize_quote(text), names=", ".join(names) or "none"
         )
         out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
         if not out or detect_language(out, default=language) != language:
+            log.debug("translation %r rejected: not in %s", out, language)
             return None
         # A translation may not add numbers or names the original lacks.
         if not number_facts(out, language) <= number_facts(text):
+            log.debug("translation %r rejected: a number the original lacks", out)
             return None
         lexicon = self._lexicon()
-        if any(
-            not name_supported(n.text, text) for n in name_candidates(out, language, lexicon) if not n.soft
-        ):
+        added = [
+            n.text
+            for n in name_candidates(out, language, lexicon)
+            if not n.soft and not name_supported(n.text, text)
+        ]
+        if added:
+            log.debug("translation %r rejected: names the original lacks: %s", out, added)
             return None
         return out
 

@@ -16,5 +16,11 @@ echo "== mypy (strict on assistant/)"
 mypy
 echo "== pytest"
 python -m pytest -q
-echo "== eval gate (embedded model)"
-assistant eval
+# CI asks a small, fixed subset of each eval suite (each gated against its own baseline); the
+# whole suites run by hand or from benchmarks/ (see evals/README.md).
+echo "== eval gate: news, smoke subset (embedded model)"
+assistant eval --smoke
+echo "== eval gate: XQuAD-dev, smoke subset (skipped when ../shared/xquad-dev is absent)"
+assistant eval --suite xquad --smoke
+echo "== eval gate: verifier perturbations, every fourth claim"
+assistant eval --suite perturbations --smoke

@@ -299,6 +299,11 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", type=int, default=30, help="xquad: XQuAD items to ask (each in EN and DE)")
     p.add_argument("--seed", default="xquad", help="xquad: which sample")
     p.add_argument("--full", action="store_true", help="xquad: every item")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI's small subset of the suite, gated against its own baseline (baseline-*smoke.json)",
+    )
     p.add_argument("--split", choices=["dev", "test"], default=None, help="perturbations: one split only")
     p.add_argument("--backend", choices=_BACKENDS, help="LLM backend")
     p.add_argument("--model", help="LLM model name (ollama)")

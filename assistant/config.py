@@ -178,6 +178,11 @@ class LLMSettings(_Section):
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int = Field(default=200, ge=16, description="Upper bound on generated tokens per answer.")
     timeout_s: float = Field(default=300.0, gt=0, description="Give up on a generation after this long.")
+    prompt_cache: bool = Field(
+        default=True,
+        description="embedded: keep the model's state after each long system prompt on disk (under "
+        "cache_dir/prompt-cache), so a new process skips prefilling it again.",
+    )
 
 
 class OllamaSettings(_Section):

@@ -4,11 +4,14 @@ All llama.cpp work happens on one worker thread per instance; the KV cache of th
 kept so a shared prefix (the fixed system prompt) is not processed again on the next call. Because the
 answer pipeline alternates prompts with different system messages (answer, translate, rewrite), the KV
 state right after each long system message is also kept as a snapshot and restored when it comes back.
+Snapshots are also written to disk (`llm.prompt_cache`), like llama.cpp's `--prompt-cache`: a new
+process (each `assistant ask`) restores the system prompt instead of prefilling it again.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import itertools
 import logging
 import math
@@ -17,10 +20,12 @@ import queue
 import re
 import threading
 import time
+from array import array
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from assistant.backends.base import Message
@@ -92,20 +97,94 @@ class _Cancelled(Exception):
     """The consumer went away; the worker stops quietly."""
 
 
+class _SnapshotFiles:
+    """Snapshots on disk, one file each: the tokens it holds, a checksum, then llama.cpp's state.
+
+    The folder is named after the model file and the context size, so a state is only ever loaded
+    into the model it came from; a file that fails to load is deleted and the prompt prefilled.
+    Writes go to a temporary file renamed into place, so a crash never leaves half a snapshot."""
+
+    _MAGIC = b"NAKV1\n"
+
+    def __init__(self, folder: Path, max_files: int = 2 * _SNAPSHOT_MAX_ENTRIES) -> None:
+        self.folder = folder
+        self._max_files = max_files
+
+    def keys(self) -> dict[tuple[int, ...], Path]:
+        found: dict[tuple[int, ...], Path] = {}
+        for path in sorted(self.folder.glob("*.kv")):
+            try:
+                with path.open("rb") as f:
+                    if f.read(len(self._MAGIC)) != self._MAGIC:
+                        raise ValueError("not a snapshot")
+                    count = int.from_bytes(f.read(4), "little")
+                    tokens = array("i")
+                    tokens.frombytes(f.read(4 * count))
+                found[tuple(tokens)] = path
+            except (OSError, ValueError, EOFError) as err:
+                log.debug("Ignoring the prompt cache file %s: %s", path, err)
+        return found
+
+    def load(self, path: Path) -> bytes | None:
+        """The state, or None (and the file deleted) when it does not match its checksum."""
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            log.debug("Cannot read the prompt cache file %s: %s", path, err)
+            return None
+        count = int.from_bytes(raw[len(self._MAGIC) : len(self._MAGIC) + 4], "little")
+        at = len(self._MAGIC) + 4 + 4 * count
+        digest, data = raw[at : at + 32], raw[at + 32 :]
+        if not data or hashlib.sha256(data).digest() != digest:
+            log.debug("Dropping the damaged prompt cache file %s", path)
+            path.unlink(missing_ok=True)
+            return None
+        return data
+
+    def path_for(self, key: tuple[int, ...]) -> Path:
+        return self.folder / (hashlib.sha256(array("i", key).tobytes()).hexdigest()[:24] + ".kv")
+
+    def save(self, key: tuple[int, ...], data: bytes) -> None:
+        name = self.path_for(key).name
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{name}.{os.getpid()}.tmp"
+            header = self._MAGIC + len(key).to_bytes(4, "little") + array("i", key).tobytes()
+            tmp.write_bytes(header + hashlib.sha256(data).digest() + data)
+            os.replace(tmp, self.folder / name)
+            files = sorted(self.folder.glob("*.kv"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in files[self._max_files :]:
+                old.unlink(missing_ok=True)
+        except OSError as err:  # a read-only or full cache folder only costs speed
+            log.debug("Cannot write the prompt cache in %s: %s", self.folder, err)
+
+    def discard(self, key: tuple[int, ...]) -> None:
+        try:
+            self.path_for(key).unlink(missing_ok=True)
+        except OSError as err:
+            log.debug("Cannot delete a prompt cache file: %s", err)
+
+
 class _Snapshots:
     """LRU of saved KV states of sequence 0, each keyed by exactly the prompt tokens it holds.
 
     Keying by the tokens themselves (not by message text) makes a restore correct by construction:
-    it is only used when its key is a token prefix of the new prompt.
+    it is only used when its key is a token prefix of the new prompt. With `files`, snapshots are
+    also written to disk and the ones there are candidates too (read when first used).
     """
 
     def __init__(
-        self, max_entries: int = _SNAPSHOT_MAX_ENTRIES, max_bytes: int = _SNAPSHOT_MAX_BYTES
+        self,
+        max_entries: int = _SNAPSHOT_MAX_ENTRIES,
+        max_bytes: int = _SNAPSHOT_MAX_BYTES,
+        files: _SnapshotFiles | None = None,
     ) -> None:
         self._max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
         self.nbytes = 0
+        self._files = files
+        self._on_disk: dict[tuple[int, ...], Path] = files.keys() if files is not None else {}
 
     def __contains__(self, key: tuple[int, ...]) -> bool:
         return key in self._entries
@@ -115,27 +194,40 @@ class _Snapshots:
 
     def longest_prefix(self, tokens: Sequence[int], limit: int) -> tuple[tuple[int, ...], bytes] | None:
         """The longest snapshot whose key starts `tokens` and has at most `limit` tokens (marked used)."""
-        fits = [k for k in self._entries if len(k) <= limit and _common_prefix(tokens, k) == len(k)]
+        keys = [*self._entries, *(k for k in self._on_disk if k not in self._entries)]
+        fits = [k for k in keys if len(k) <= limit and _common_prefix(tokens, k) == len(k)]
         if not fits:
             return None
         best = max(fits, key=len)
+        if best not in self._entries:
+            path = self._on_disk.pop(best)
+            data = self._files.load(path) if self._files is not None else None
+            if data is None:
+                return None
+            self.add(best, data, persist=False)
         self._entries.move_to_end(best)
         return best, self._entries[best]
 
-    def add(self, key: tuple[int, ...], data: bytes) -> None:
+    def add(self, key: tuple[int, ...], data: bytes, *, persist: bool = True) -> None:
         if len(data) > self.max_bytes:
             return
-        self.discard(key)
+        self.discard(key, from_disk=False)
         self._entries[key] = data
         self.nbytes += len(data)
+        if persist and self._files is not None:
+            self._files.save(key, data)
         while len(self._entries) > self._max_entries or self.nbytes > self.max_bytes:
             _, old = self._entries.popitem(last=False)
             self.nbytes -= len(old)
 
-    def discard(self, key: tuple[int, ...]) -> None:
+    def discard(self, key: tuple[int, ...], *, from_disk: bool = True) -> None:
+        """Forget a snapshot; `from_disk` also deletes its file (one that failed to restore)."""
         old = self._entries.pop(key, None)
         if old is not None:
             self.nbytes -= len(old)
+        if from_disk and self._files is not None:
+            self._on_disk.pop(key, None)
+            self._files.discard(key)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -361,6 +453,8 @@ class EmbeddedChatModel:
         except (RuntimeError, ValueError, MemoryError) as err:
             raise BackendUnavailableError(f"Could not load the embedded model {path}: {err}") from err
         rt = _Runtime(lib, model, model.get_vocab(), ctx, n_ctx, _choose_template(lib, model))
+        if self._reuse_prefix and self._settings.prompt_cache:
+            rt.snapshots = _Snapshots(files=_SnapshotFiles(_prompt_cache_folder(self._settings, path, n_ctx)))
         _warm_up(rt)
         self.load_seconds = time.perf_counter() - started
         log.info("Loaded %s in %.1f s (n_ctx=%d, threads=%d)", path.name, self.load_seconds, n_ctx, threads)
@@ -569,6 +663,19 @@ def _save_snapshot(rt: _Runtime) -> None:
         return
     if data:
         rt.snapshots.add(key, data)
+
+
+def _prompt_cache_folder(settings: LLMSettings, model_path: Path, n_ctx: int) -> Path:
+    """Per model file (path, size, modification time), context size and runtime version."""
+    try:
+        from importlib.metadata import version
+
+        runtime = version("cyllama")
+    except Exception:  # not installed as a distribution: the folder still differs per model
+        runtime = "?"
+    st = model_path.stat()
+    ident = f"{model_path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{n_ctx}|{runtime}"
+    return settings.cache_dir / "prompt-cache" / hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
 def _available_cores() -> int:

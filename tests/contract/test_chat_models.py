@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from assistant.backends.base import ChatModel, Message, choose, complete
 from assistant.backends.llm_embedded import EmbeddedChatModel, _StopScanner, _TokenDecoder
 from assistant.backends.llm_fake import FakeChatModel
 from assistant.backends.llm_ollama import OllamaChatModel
+from assistant.backends.model_store import resolve_model_path
 from assistant.config import LLMSettings, OllamaSettings
 from assistant.errors import BackendTimeoutError, BackendUnavailableError, GenerationError
 from tests.support.fake_ollama import FakeOllama
@@ -45,7 +47,8 @@ def ollama_server() -> Iterator[FakeOllama]:
 def embedded_settings(n_ctx: int, timeout_s: float = 300.0) -> LLMSettings:
     # One thread: on a shared 2-core CI box, llama.cpp's spinning thread pool with 2 threads was
     # measured up to 10x slower per token than 1 thread whenever another job held a core.
-    return LLMSettings(threads=1, n_ctx=n_ctx, timeout_s=timeout_s)
+    # No prompt cache on disk: each test sees only what its own calls left in the model.
+    return LLMSettings(threads=1, n_ctx=n_ctx, timeout_s=timeout_s, prompt_cache=False)
 
 
 @pytest.fixture(scope="module")
@@ -313,3 +316,30 @@ def test_embedded_grammar_holds_the_reply_to_its_shape(embedded: EmbeddedChatMod
 def test_embedded_rejects_a_broken_grammar(embedded: EmbeddedChatModel) -> None:
     with pytest.raises(GenerationError, match="grammar"):
         complete(embedded, LONG, max_tokens=4, grammar="root ::= (")
+
+
+@pytest.mark.model
+def test_embedded_prompt_cache_carries_the_system_prompt_to_a_new_process(tmp_path: Path) -> None:
+    settings = LLMSettings(
+        threads=1, n_ctx=1024, model_path=resolve_model_path(LLMSettings()), cache_dir=tmp_path
+    )
+    messages: list[Message] = [
+        {"role": "system", "content": NEWS_DESK},
+        {"role": "user", "content": "Der Bürgermeister von Graz heißt Kahr. Wie heißt er?"},
+    ]
+    with EmbeddedChatModel(settings) as first:
+        fresh = complete(first, messages, max_tokens=8)
+        assert first.last_stats is not None and first.last_stats.reused_tokens == 0
+    files = list((tmp_path / "prompt-cache").rglob("*.kv"))
+    assert len(files) == 1
+
+    with EmbeddedChatModel(settings) as second:
+        assert complete(second, messages, max_tokens=8) == fresh
+        assert second.last_stats is not None and second.last_stats.reused_tokens >= 50
+
+    # A damaged file is dropped and the prompt prefilled: the same reply, never a crash.
+    raw = files[0].read_bytes()
+    files[0].write_bytes(raw[: len(raw) // 2] + bytes(len(raw) - len(raw) // 2))
+    with EmbeddedChatModel(settings) as third:
+        assert complete(third, messages, max_tokens=8) == fresh
+        assert third.last_stats is not None and third.last_stats.reused_tokens == 0

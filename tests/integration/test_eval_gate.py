@@ -192,7 +192,7 @@ def test_smoke_cases_with_the_embedded_model(make_settings: Callable[..., Settin
         llm={"backend": "embedded", "cache_dir": str(LLMSettings().cache_dir)},
     )
     assistant = Assistant.from_settings(settings)
-    # CI runs the whole suite with this model anyway (assistant eval): three cases are enough here.
+    # CI asks the smoke subset with this model anyway (assistant eval --smoke): three cases suffice here.
     cases = select_cases(load_cases(CASES_FILE), tags=["smoke"], exclude_tags=["gnad"], limit=3)
     outcome = _run(assistant, cases, tmp_path, "model")
     values = outcome.metrics
@@ -250,3 +250,29 @@ def test_optional_judge_scores_sentences_and_is_recorded(
     assert outcome.report.judge_model == "fake:fake-script"
     assert outcome.metrics["judge_faithfulness"] == 1.0  # the echo answers have one sentence each
     assert judge.requests and "SUPPORTED" in judge.requests[0][0]["content"]
+
+
+def test_smoke_runs_the_smoke_cases_against_the_smoke_baseline(
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assistant.interfaces import cli
+
+    monkeypatch.setattr(
+        Assistant, "from_settings", classmethod(lambda cls, s: _assistant(make_settings, FakeChatModel()))
+    )
+    cli.main(["eval", "--smoke", "--no-distractors", "--backend", "fake", "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "eval-report.json").read_text(encoding="utf-8"))
+    smoke = {c.id for c in select_cases(load_cases(CASES_FILE), tags=["smoke"])}
+    asked = {c["id"] for c in report["cases"]}
+    assert asked and asked <= smoke and asked | set(report["skipped"]) == smoke
+    assert Path(report["baseline_path"]).name == "baseline-smoke.json"
+
+
+def test_xquad_smoke_is_skipped_without_its_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.interfaces import cli
+
+    assert cli.main(["eval", "--suite", "xquad", "--smoke", "--data", str(tmp_path)]) == 0
+    assert "eval SKIPPED" in capsys.readouterr().out
+    assert cli.main(["eval", "--suite", "xquad", "--data", str(tmp_path)]) == 2  # asked for it: an error

@@ -265,19 +265,6 @@ class Answerer:
         question says ("after Azerbaijan took control") when the article says so right there."""
         passage = " ".join(sanitize_quote(with_neighbours(e)) for e in cited)
         p_support = self._support(llm, passage, sentence.sentence)
-        source = cited[0].language
-        if (
-            self._s.cross_lingual_support == "both"
-            and p_support >= self._s.min_support
-            and source in ("de", "en")
-            and all(e.language == source for e in cited)
-            and detect_language(sentence.sentence, default=source) != source
-        ):
-            # The small model compares within one language better than across two: the sentence
-            # must also hold in the passage's language (a role swap is plainer to see there).
-            translated = self._translate(llm, sentence.sentence, source)
-            if translated is not None:
-                p_support = min(p_support, self._support(llm, passage, translated))
         needed = self._s.min_support_soft if sentence.soft_names else self._s.min_support
         if p_support >= needed:
             return True, f"support {p_support:.2f}"

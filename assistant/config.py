@@ -250,12 +250,6 @@ class AnswerSettings(_Section):
         le=1,
         description="The same, for quoting a passage as the answer when no written sentence passed.",
     )
-    cross_lingual_support: Literal["direct", "both"] = Field(
-        default="both",
-        description="Meaning check of a sentence in another language than its passage: direct (as "
-        "written), or both (as written, and translated into the passage's language; the lower "
-        "probability counts).",
-    )
 
 
 class WebSettings(_Section):

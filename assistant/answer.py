@@ -17,20 +17,19 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from assistant.backends.base import ChatModel, Embedder, choose, complete
 from assistant.cite import SentenceCheck, finalize, render, to_citation, verify_answer
 from assistant.config import AnswerSettings, LLMSettings
+from assistant.evidence import answers_kind, select_evidence, with_neighbours
 from assistant.prompts import Prompts
 from assistant.shape import answer_grammar, format_evidence, label_for, sanitize_quote
 from assistant.text.facts import number_facts
 from assistant.text.language import detect_language, language_name
 from assistant.text.lexicon import Lexicon
 from assistant.text.names import name_candidates, name_supported
-from assistant.text.questions import QuestionKind, has_number_fact, has_temporal_fact, question_kind
-from assistant.text.sentences import split_sentences
-from assistant.text.terms import tokenize
+from assistant.text.questions import QuestionKind, question_kind
 from assistant.types import (
     Answer,
     AnswerEvent,
@@ -45,113 +44,7 @@ from assistant.types import (
 
 log = logging.getLogger(__name__)
 
-_MIN_SENTENCE_CHARS = 25
 _RELATED_READING = 2
-
-
-@dataclass
-class _Candidate:
-    passage: Passage
-    start: int  # offset in the chunk text
-    end: int
-    text: str
-
-
-def select_evidence(
-    question: str,
-    passages: Sequence[Passage],
-    embedder: Embedder,
-    *,
-    max_evidence: int,
-    max_chars: int | None = None,
-) -> list[Evidence]:
-    """Score every sentence of the retrieved passages against the question (cross-lingual, with e5)
-    plus a small same-language term-overlap bonus; return the best, numbered from 1.
-
-    `max_chars` caps the quoted text in total (the best sentence is always kept): prompt tokens are
-    what the answer's first token waits for on a CPU, and a few long sentences can double them."""
-    seen: set[tuple[str, int]] = set()
-    candidates: list[_Candidate] = []
-    for passage in passages:
-        chunk = passage.chunk
-        for start, end in split_sentences(chunk.text, chunk.language):
-            sentence = chunk.text[start:end]
-            key = (chunk.article_id, chunk.start + start)
-            if key in seen or len(sentence) < _MIN_SENTENCE_CHARS:
-                continue
-            seen.add(key)
-            candidates.append(_Candidate(passage, start, end, sentence))
-    if not candidates:
-        return []
-    qvec = embedder.embed_queries([question])[0]
-    vecs = embedder.embed_passages([c.text for c in candidates])
-    sims = vecs @ qvec
-    q_terms = set(tokenize(question))
-    scored: list[tuple[float, _Candidate]] = []
-    for cand, sim in zip(candidates, sims, strict=True):
-        overlap = len(q_terms & set(tokenize(cand.text))) / max(1, len(q_terms))
-        # The passage's hybrid score carries lexical and whole-chunk context a lone sentence lacks.
-        scored.append((float(sim) + 0.05 * overlap + 0.03 * cand.passage.score, cand))
-    scored.sort(key=lambda item: -item[0])
-    evidence: list[Evidence] = []
-    used = 0
-    for score, cand in scored:
-        if len(evidence) >= max_evidence:
-            break
-        if evidence and max_chars is not None and used + len(cand.text) > max_chars:
-            continue  # a shorter, lower-ranked sentence may still fit
-        used += len(cand.text)
-        chunk = cand.passage.chunk
-        evidence.append(
-            Evidence(
-                marker=len(evidence) + 1,
-                article_id=chunk.article_id,
-                chunk_id=chunk.id,
-                title=chunk.title,
-                source=chunk.source,
-                date=chunk.date,
-                url=chunk.url,
-                language=chunk.language,
-                quote=cand.text,
-                start=chunk.start + cand.start,
-                end=chunk.start + cand.end,
-                score=round(score, 4),
-                context=chunk.text,
-            )
-        )
-    return evidence
-
-
-_NEIGHBOURHOOD_CHARS = 500
-
-
-def with_neighbours(evidence: Evidence, limit: int = _NEIGHBOURHOOD_CHARS) -> str:
-    """The quote and the sentences before and after it in its chunk, as far as `limit` allows
-    (the quote itself always)."""
-    context = evidence.context
-    at = context.find(evidence.quote) if context else -1
-    if at < 0:
-        return evidence.quote
-    spans = split_sentences(context, evidence.language)
-    index = next((i for i, (a, b) in enumerate(spans) if a <= at < b), None)
-    if index is None:
-        return evidence.quote
-    start, end = at, at + len(evidence.quote)
-    for i in (index - 1, index + 1):
-        if 0 <= i < len(spans):
-            a, b = spans[i]
-            if max(end, b) - min(start, a) <= limit:
-                start, end = min(start, a), max(end, b)
-    return context[start:end]
-
-
-def answers_kind(text: str, kind: QuestionKind, language: str) -> bool:
-    """The text holds the kind of fact the question asks for (for when/how many; others: True)."""
-    if kind == "when":
-        return has_temporal_fact(text, language)
-    if kind == "number":
-        return has_number_fact(text, language)
-    return True
 
 
 class Answerer:

@@ -18,7 +18,7 @@ from assistant.shape import Draft, DraftLine, parse_draft, parse_markers, span_i
 from assistant.text.facts import number_facts
 from assistant.text.language import detect_language
 from assistant.text.lexicon import Lexicon
-from assistant.text.names import name_candidates, name_in_compound, name_supported
+from assistant.text.names import Name, name_candidates, name_in_compound, name_supported
 from assistant.text.normalize import fold, words
 from assistant.text.questions import QuestionKind, has_number_fact, has_temporal_fact, question_kind
 from assistant.text.terms import negation_words
@@ -153,6 +153,29 @@ def _check_line(
         check.plain = f"{_plain_facts(unsupported)} is not in the cited passage"
         return check
     surroundings = " ".join(f"{e.title} {e.quote}" for e in cited)
+    missing = _unsupported_names(check, names, question, surroundings, context, lexicon)
+    if missing:
+        check.reason = f"{', '.join(missing)} not in the cited evidence"
+        check.plain = f"{', '.join(missing)} is not in the cited passage"
+        return check
+    if kind == "when":
+        check.answers_kind = has_temporal_fact(sentence, sentence_language)
+    elif kind == "number":
+        check.answers_kind = has_number_fact(sentence, sentence_language)
+    check.kept = True
+    return check
+
+
+def _unsupported_names(
+    check: SentenceCheck,
+    names: Sequence[Name],
+    question: str,
+    surroundings: str,
+    context: str,
+    lexicon: Lexicon | None,
+) -> list[str]:
+    """The names neither the quotes (with their titles) nor, for names the question brought in,
+    the cited articles hold. Weaker matches go to `check.soft_names` for the meaning check."""
     question_names = {fold(n.text) for n in name_candidates(question, detect_language(question), lexicon)}
     missing: list[str] = []
     for name in names:
@@ -166,16 +189,7 @@ def _check_line(
             check.soft_names.append(name.text)
         else:
             missing.append(name.text)
-    if missing:
-        check.reason = f"{', '.join(missing)} not in the cited evidence"
-        check.plain = f"{', '.join(missing)} is not in the cited passage"
-        return check
-    if kind == "when":
-        check.answers_kind = has_temporal_fact(sentence, sentence_language)
-    elif kind == "number":
-        check.answers_kind = has_number_fact(sentence, sentence_language)
-    check.kept = True
-    return check
+    return missing
 
 
 def _plain_facts(facts: Sequence[str]) -> str:

@@ -130,10 +130,10 @@ def _search_text(case: Any) -> str:
 
 
 def retrieval(backend: str, work: Path, corpora: Path | None) -> dict[str, Any]:
-    from assistant.answer import select_evidence
     from assistant.evaluation.cases import load_cases
     from assistant.evaluation.metrics import retrieval_scores
     from assistant.evaluation.runner import default_evals_dir, prepare_corpus
+    from assistant.evidence import select_evidence
     from assistant.service import Assistant
 
     settings = _settings(backend, work)

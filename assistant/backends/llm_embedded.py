@@ -10,25 +10,38 @@ process (each `assistant ask`) restores the system prompt instead of prefilling 
 
 from __future__ import annotations
 
-import codecs
-import hashlib
-import itertools
 import logging
 import math
-import os
 import queue
-import re
 import threading
 import time
-from array import array
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from assistant.backends.base import Message
+from assistant.backends.llm_runtime import (
+    N_BATCH,
+    Runtime,
+    available_cores,
+    batches,
+    choose_template,
+    first_tokens,
+    logit_gap,
+    make_sampler,
+    prompt_tokens,
+    restore_snapshot,
+    save_snapshot,
+    truncate,
+    warm_up,
+)
+from assistant.backends.llm_snapshots import (
+    SnapshotFiles,
+    Snapshots,
+    common_prefix,
+    prompt_cache_folder,
+)
+from assistant.backends.llm_tokens import StopScanner, TokenDecoder
 from assistant.backends.model_store import model_name, resolve_model_path
 from assistant.config import LLMSettings
 from assistant.errors import (
@@ -40,20 +53,9 @@ from assistant.errors import (
 
 log = logging.getLogger(__name__)
 
-_N_BATCH = 512
 # llama.cpp enum llama_vocab_type
-_VOCAB_SPM = 1
-_VOCAB_BPE = 2
-# Private-use code points: cannot collide with real message text, survive every chat template.
-_SLOT = "\ue000{}\ue001"
 # Grace beyond the deadline before the caller stops waiting for a worker stuck inside one decode.
 _TIMEOUT_GRACE_S = 1.0
-# Prefix snapshots: a shorter system prompt is cheaper to prefill again than to keep around; a few
-# entries cover the pipeline's prompts (answer, rewrite, translate). About 28 KiB per token for the
-# bundled model, so a ~450-token answer system prompt takes ~13 MiB.
-_SNAPSHOT_MIN_TOKENS = 32
-_SNAPSHOT_MAX_ENTRIES = 4
-_SNAPSHOT_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -97,158 +99,6 @@ class _Cancelled(Exception):
     """The consumer went away; the worker stops quietly."""
 
 
-class _SnapshotFiles:
-    """Snapshots on disk, one file each: the tokens it holds, a checksum, then llama.cpp's state.
-
-    The folder is named after the model file and the context size, so a state is only ever loaded
-    into the model it came from; a file that fails to load is deleted and the prompt prefilled.
-    Writes go to a temporary file renamed into place, so a crash never leaves half a snapshot."""
-
-    _MAGIC = b"NAKV1\n"
-
-    def __init__(self, folder: Path, max_files: int = 2 * _SNAPSHOT_MAX_ENTRIES) -> None:
-        self.folder = folder
-        self._max_files = max_files
-
-    def keys(self) -> dict[tuple[int, ...], Path]:
-        found: dict[tuple[int, ...], Path] = {}
-        for path in sorted(self.folder.glob("*.kv")):
-            try:
-                with path.open("rb") as f:
-                    if f.read(len(self._MAGIC)) != self._MAGIC:
-                        raise ValueError("not a snapshot")
-                    count = int.from_bytes(f.read(4), "little")
-                    tokens = array("i")
-                    tokens.frombytes(f.read(4 * count))
-                found[tuple(tokens)] = path
-            except (OSError, ValueError, EOFError) as err:
-                log.debug("Ignoring the prompt cache file %s: %s", path, err)
-        return found
-
-    def load(self, path: Path) -> bytes | None:
-        """The state, or None (and the file deleted) when it does not match its checksum."""
-        try:
-            raw = path.read_bytes()
-        except OSError as err:
-            log.debug("Cannot read the prompt cache file %s: %s", path, err)
-            return None
-        count = int.from_bytes(raw[len(self._MAGIC) : len(self._MAGIC) + 4], "little")
-        at = len(self._MAGIC) + 4 + 4 * count
-        digest, data = raw[at : at + 32], raw[at + 32 :]
-        if not data or hashlib.sha256(data).digest() != digest:
-            log.debug("Dropping the damaged prompt cache file %s", path)
-            path.unlink(missing_ok=True)
-            return None
-        return data
-
-    def path_for(self, key: tuple[int, ...]) -> Path:
-        return self.folder / (hashlib.sha256(array("i", key).tobytes()).hexdigest()[:24] + ".kv")
-
-    def save(self, key: tuple[int, ...], data: bytes) -> None:
-        name = self.path_for(key).name
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{name}.{os.getpid()}.tmp"
-            header = self._MAGIC + len(key).to_bytes(4, "little") + array("i", key).tobytes()
-            tmp.write_bytes(header + hashlib.sha256(data).digest() + data)
-            os.replace(tmp, self.folder / name)
-            files = sorted(self.folder.glob("*.kv"), key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in files[self._max_files :]:
-                old.unlink(missing_ok=True)
-        except OSError as err:  # a read-only or full cache folder only costs speed
-            log.debug("Cannot write the prompt cache in %s: %s", self.folder, err)
-
-    def discard(self, key: tuple[int, ...]) -> None:
-        try:
-            self.path_for(key).unlink(missing_ok=True)
-        except OSError as err:
-            log.debug("Cannot delete a prompt cache file: %s", err)
-
-
-class _Snapshots:
-    """LRU of saved KV states of sequence 0, each keyed by exactly the prompt tokens it holds.
-
-    Keying by the tokens themselves (not by message text) makes a restore correct by construction:
-    it is only used when its key is a token prefix of the new prompt. With `files`, snapshots are
-    also written to disk and the ones there are candidates too (read when first used).
-    """
-
-    def __init__(
-        self,
-        max_entries: int = _SNAPSHOT_MAX_ENTRIES,
-        max_bytes: int = _SNAPSHOT_MAX_BYTES,
-        files: _SnapshotFiles | None = None,
-    ) -> None:
-        self._max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
-        self.nbytes = 0
-        self._files = files
-        self._on_disk: dict[tuple[int, ...], Path] = files.keys() if files is not None else {}
-
-    def __contains__(self, key: tuple[int, ...]) -> bool:
-        return key in self._entries
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def longest_prefix(self, tokens: Sequence[int], limit: int) -> tuple[tuple[int, ...], bytes] | None:
-        """The longest snapshot whose key starts `tokens` and has at most `limit` tokens (marked used)."""
-        keys = [*self._entries, *(k for k in self._on_disk if k not in self._entries)]
-        fits = [k for k in keys if len(k) <= limit and _common_prefix(tokens, k) == len(k)]
-        if not fits:
-            return None
-        best = max(fits, key=len)
-        if best not in self._entries:
-            path = self._on_disk.pop(best)
-            data = self._files.load(path) if self._files is not None else None
-            if data is None:
-                return None
-            self.add(best, data, persist=False)
-        self._entries.move_to_end(best)
-        return best, self._entries[best]
-
-    def add(self, key: tuple[int, ...], data: bytes, *, persist: bool = True) -> None:
-        if len(data) > self.max_bytes:
-            return
-        self.discard(key, from_disk=False)
-        self._entries[key] = data
-        self.nbytes += len(data)
-        if persist and self._files is not None:
-            self._files.save(key, data)
-        while len(self._entries) > self._max_entries or self.nbytes > self.max_bytes:
-            _, old = self._entries.popitem(last=False)
-            self.nbytes -= len(old)
-
-    def discard(self, key: tuple[int, ...], *, from_disk: bool = True) -> None:
-        """Forget a snapshot; `from_disk` also deletes its file (one that failed to restore)."""
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self.nbytes -= len(old)
-        if from_disk and self._files is not None:
-            self._on_disk.pop(key, None)
-            self._files.discard(key)
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.nbytes = 0
-
-
-@dataclass
-class _Runtime:
-    """The loaded model and its one context. Touched only on the worker thread."""
-
-    lib: Any
-    model: Any
-    vocab: Any
-    ctx: Any
-    n_ctx: int
-    template: str | None
-    # Tokens whose keys/values are in the KV cache at positions 0..len-1.
-    cached: list[int] = field(default_factory=list)
-    snapshots: _Snapshots = field(default_factory=_Snapshots)
-
-
 class EmbeddedChatModel:
     """ChatModel running a GGUF in-process. Loads on first use; `close()` frees it.
 
@@ -264,7 +114,7 @@ class EmbeddedChatModel:
         self._reuse_prefix = reuse_prefix
         self._model_name = model_name(settings)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-llm")
-        self._rt: _Runtime | None = None
+        self._rt: Runtime | None = None
         self._closed = False
         self._active: _Request | None = None
         self._active_lock = threading.Lock()
@@ -405,12 +255,12 @@ class EmbeddedChatModel:
                     self._rt.ctx.cancel = False
             req.out.put(_DONE)
 
-    def _runtime(self) -> _Runtime:
+    def _runtime(self) -> Runtime:
         if self._rt is None:
             self._rt = self._load()
         return self._rt
 
-    def _load(self) -> _Runtime:
+    def _load(self) -> Runtime:
         path = resolve_model_path(self._settings)
         try:
             import cyllama.llama.llama_cpp as lib
@@ -440,11 +290,11 @@ class EmbeddedChatModel:
                     model.n_ctx_train,
                 )
                 n_ctx = model.n_ctx_train
-            threads = self._settings.threads or _available_cores()
+            threads = self._settings.threads or available_cores()
             cparams = lib.LlamaContextParams()
             cparams.n_ctx = n_ctx
-            cparams.n_batch = _N_BATCH
-            cparams.n_ubatch = _N_BATCH
+            cparams.n_batch = N_BATCH
+            cparams.n_ubatch = N_BATCH
             cparams.n_threads = threads
             cparams.n_threads_batch = threads
             cparams.no_perf = True
@@ -452,10 +302,10 @@ class EmbeddedChatModel:
             ctx.install_cancel_callback()
         except (RuntimeError, ValueError, MemoryError) as err:
             raise BackendUnavailableError(f"Could not load the embedded model {path}: {err}") from err
-        rt = _Runtime(lib, model, model.get_vocab(), ctx, n_ctx, _choose_template(lib, model))
+        rt = Runtime(lib, model, model.get_vocab(), ctx, n_ctx, choose_template(lib, model))
         if self._reuse_prefix and self._settings.prompt_cache:
-            rt.snapshots = _Snapshots(files=_SnapshotFiles(_prompt_cache_folder(self._settings, path, n_ctx)))
-        _warm_up(rt)
+            rt.snapshots = Snapshots(files=SnapshotFiles(prompt_cache_folder(self._settings, path, n_ctx)))
+        warm_up(rt)
         self.load_seconds = time.perf_counter() - started
         log.info("Loaded %s in %.1f s (n_ctx=%d, threads=%d)", path.name, self.load_seconds, n_ctx, threads)
         return rt
@@ -467,8 +317,8 @@ class EmbeddedChatModel:
             rt.ctx.close()
             rt.model.close()
 
-    def _generate(self, rt: _Runtime, req: _Request) -> None:
-        tokens, boundary = _prompt_tokens(rt, req.messages)
+    def _generate(self, rt: Runtime, req: _Request) -> None:
+        tokens, boundary = prompt_tokens(rt, req.messages)
         if len(tokens) >= rt.n_ctx:
             raise GenerationError(
                 f"The prompt has {len(tokens)} tokens but the context window holds {rt.n_ctx} "
@@ -478,9 +328,9 @@ class EmbeddedChatModel:
         t0 = time.perf_counter()
         reused = self._prefill(rt, tokens, boundary, req)
         t1 = time.perf_counter()
-        sampler = _make_sampler(rt.lib, req.temperature, rt.vocab, req.grammar)
-        decoder = _TokenDecoder(rt.vocab)
-        stops = _StopScanner(req.stop)
+        sampler = make_sampler(rt.lib, req.temperature, rt.vocab, req.grammar)
+        decoder = TokenDecoder(rt.vocab)
+        stops = StopScanner(req.stop)
         generated = 0
         try:
             while generated < budget:
@@ -508,21 +358,21 @@ class EmbeddedChatModel:
                 len(tokens), reused, t1 - t0, generated, time.perf_counter() - t1
             )
 
-    def _score(self, rt: _Runtime, req: _Request) -> None:
-        tokens, boundary = _prompt_tokens(rt, req.messages)
+    def _score(self, rt: Runtime, req: _Request) -> None:
+        tokens, boundary = prompt_tokens(rt, req.messages)
         if len(tokens) >= rt.n_ctx:
             raise GenerationError(f"The prompt has {len(tokens)} tokens but the context holds {rt.n_ctx}")
         self._prefill(rt, tokens, boundary, req)
-        firsts = [_first_tokens(rt.vocab, choice) for choice in req.choices]
+        firsts = [first_tokens(rt.vocab, choice) for choice in req.choices]
         # Logit differences to the first choice, found by greedy sampling under a logit bias (the
         # binding cannot hand out the logits themselves): the bias at which the choice flips.
-        diffs = [0.0] + [_logit_gap(rt, firsts[0], other) for other in firsts[1:]]
+        diffs = [0.0] + [logit_gap(rt, firsts[0], other) for other in firsts[1:]]
         top = max(diffs)
         exps = [math.exp(d - top) for d in diffs]
         total = sum(exps)
         req.scores = tuple(e / total for e in exps)  # type: ignore[attr-defined]
 
-    def _prefill(self, rt: _Runtime, tokens: list[int], boundary: int | None, req: _Request) -> int:
+    def _prefill(self, rt: Runtime, tokens: list[int], boundary: int | None, req: _Request) -> int:
         """Bring the KV cache to `tokens`, reusing what it (or a snapshot) holds; returns tokens reused.
 
         `boundary` ends the system message: the KV state there is snapshotted so the next prompt with
@@ -534,28 +384,28 @@ class EmbeddedChatModel:
         limit = len(tokens) - 1
         keep = 0
         if self._reuse_prefix:
-            keep = _restore_snapshot(rt, tokens, min(_common_prefix(rt.cached, tokens), limit), limit)
+            keep = restore_snapshot(rt, tokens, min(common_prefix(rt.cached, tokens), limit), limit)
         if keep < len(rt.cached):
-            keep = _truncate(rt, keep)
-        for start, end in _batches(keep, len(tokens), boundary):
+            keep = truncate(rt, keep)
+        for start, end in batches(keep, len(tokens), boundary):
             self._check(req)
             self._decode(rt, tokens[start:end], req)
             if end == boundary and self._reuse_prefix:
-                _save_snapshot(rt)
+                save_snapshot(rt)
         log.debug("Prompt: %d tokens, %d reused from the KV cache", len(tokens), keep)
         return keep
 
-    def _decode(self, rt: _Runtime, batch: list[int], req: _Request) -> None:
+    def _decode(self, rt: Runtime, batch: list[int], req: _Request) -> None:
         pos = len(rt.cached)
         try:
             rt.ctx.decode(rt.lib.llama_batch_get_one(batch, pos))
         except InterruptedError:
             # An aborted decode may leave some of its micro-batches in the KV cache; drop them so
             # the cache matches `cached` and the next call can still reuse the prefix.
-            _truncate(rt, pos)
+            truncate(rt, pos)
             raise self._cancelled_or_timeout(req) from None
         except (ValueError, RuntimeError) as err:
-            _truncate(rt, pos)
+            truncate(rt, pos)
             raise GenerationError(f"The embedded model failed while decoding: {err}") from err
         rt.cached.extend(batch)
 
@@ -567,309 +417,3 @@ class EmbeddedChatModel:
         if time.monotonic() > req.deadline and not req.cancelled.is_set():
             return self._timeout_error()
         return _Cancelled()
-
-
-def _first_tokens(vocab: Any, choice: str) -> list[int]:
-    """First tokens of a reply starting with `choice` in its usual spellings (yes, Yes, YES)."""
-    found: list[int] = []
-    for variant in (choice, choice.capitalize(), choice.upper(), " " + choice):
-        ids = vocab.tokenize(variant, False, False)
-        if ids and int(ids[0]) not in found:
-            found.append(int(ids[0]))
-    return found
-
-
-def _logit_gap(rt: _Runtime, first: list[int], other: list[int], span: float = 40.0) -> float:
-    """max logit over `other` minus max logit over `first`, to within 0.01, from the logits of the
-    last decoded position. A bias of +100 lifts both sets above every other token; `first` gets an
-    extra bias b, and greedy sampling tells which set wins at b."""
-    lo, hi = -span, span  # the gap lies in [lo, hi] for any sane model
-    n_vocab = int(rt.vocab.n_vocab)
-    while hi - lo > 0.01:
-        mid = (lo + hi) / 2
-        biases = [(t, 100.0 + mid) for t in first] + [(t, 100.0) for t in other if t not in first]
-        params = rt.lib.LlamaSamplerChainParams()
-        params.no_perf = True
-        sampler = rt.lib.LlamaSampler(params)
-        try:
-            sampler.add_logit_bias(n_vocab, biases)
-            sampler.add_greedy()
-            winner = int(sampler.sample(rt.ctx, -1))
-        finally:
-            sampler.close()
-        if winner in first:
-            hi = mid  # first wins with bias mid: the gap is below mid
-        else:
-            lo = mid
-    return (lo + hi) / 2
-
-
-def _batches(start: int, end: int, boundary: int | None) -> Iterator[tuple[int, int]]:
-    """[start, end) in slices of at most _N_BATCH tokens, one of them ending exactly at `boundary`."""
-    cuts = [start, boundary, end] if boundary is not None and start < boundary < end else [start, end]
-    for lo, hi in itertools.pairwise(cuts):
-        for s in range(lo, hi, _N_BATCH):
-            yield s, min(s + _N_BATCH, hi)
-
-
-def _restore_snapshot(rt: _Runtime, tokens: Sequence[int], keep: int, limit: int) -> int:
-    """Load the longest snapshot that starts `tokens` if it beats the `keep` tokens already cached.
-
-    Returns how many prompt tokens the KV cache now holds. A failed restore leaves the cache empty
-    (llama.cpp clears the sequence before loading), which is still correct, only slower.
-    """
-    found = rt.snapshots.longest_prefix(tokens, limit)
-    if found is None or len(found[0]) <= keep:
-        return keep
-    key, data = found
-    try:
-        _truncate(rt, 0)
-        rt.ctx.set_state_seq_data(data, 0)  # raises ValueError when llama.cpp reports failure
-        restored = int(rt.ctx.memory_seq_pos_max(0)) + 1
-        if restored != len(key):
-            raise ValueError(f"restored {restored} positions, expected {len(key)}")
-    except Exception as err:  # any failure: forget the snapshot and prefill from scratch
-        log.debug("Could not restore a %d-token prompt snapshot: %s", len(key), err)
-        rt.snapshots.discard(key)
-        return _truncate(rt, 0)
-    rt.cached = list(key)
-    log.debug("Restored a %d-token prompt snapshot", len(key))
-    return len(key)
-
-
-def _truncate(rt: _Runtime, pos: int) -> int:
-    """Drop KV cache positions from `pos` on and keep `cached` in step; returns the tokens kept (0 when
-    llama.cpp cannot remove a partial range and the whole cache had to be cleared)."""
-    if not rt.ctx.memory_seq_rm(0, pos, -1):
-        rt.ctx.kv_cache_clear()
-        pos = 0
-    del rt.cached[pos:]
-    return pos
-
-
-def _save_snapshot(rt: _Runtime) -> None:
-    """Keep the KV state of sequence 0, which holds exactly `rt.cached`, for a later restore."""
-    key = tuple(rt.cached)
-    if len(key) < _SNAPSHOT_MIN_TOKENS or key in rt.snapshots:
-        return
-    try:
-        size = int(rt.ctx.get_state_seq_size(0))
-        if size <= 0 or size > rt.snapshots.max_bytes:
-            log.debug("Not snapshotting a %d-token prompt prefix of %d bytes", len(key), size)
-            return
-        data = bytes(rt.ctx.get_state_seq_data(0))
-    except Exception as err:  # a snapshot is only an optimisation
-        log.debug("Could not snapshot a %d-token prompt prefix: %s", len(key), err)
-        return
-    if data:
-        rt.snapshots.add(key, data)
-
-
-def _prompt_cache_folder(settings: LLMSettings, model_path: Path, n_ctx: int) -> Path:
-    """Per model file (path, size, modification time), context size and runtime version."""
-    try:
-        from importlib.metadata import version
-
-        runtime = version("cyllama")
-    except Exception:  # not installed as a distribution: the folder still differs per model
-        runtime = "?"
-    st = model_path.stat()
-    ident = f"{model_path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{n_ctx}|{runtime}"
-    return settings.cache_dir / "prompt-cache" / hashlib.sha256(ident.encode()).hexdigest()[:16]
-
-
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # respects taskset/cgroup pinning, unlike cpu_count
-    except AttributeError:  # not on macOS/Windows
-        return os.cpu_count() or 1
-
-
-def _warm_up(rt: _Runtime) -> None:
-    # The first decode pays one-off costs (page faults on the mapped weights, buffer setup); pay them
-    # while loading, as llama.cpp's own tools do, so they do not count against the first answer.
-    token = rt.vocab.token_bos()
-    if token < 0:
-        token = rt.vocab.token_eos()
-    try:
-        rt.ctx.decode(rt.lib.llama_batch_get_one([int(token)], 0))
-    except (InterruptedError, ValueError, RuntimeError) as err:
-        log.debug("Warm-up decode failed: %s", err)
-    _truncate(rt, 0)  # `cached` is still empty: the warm-up token is not part of any prompt
-
-
-def _choose_template(lib: Any, model: Any) -> str | None:
-    """The GGUF's chat template if llama.cpp can apply it, else None (meaning ChatML)."""
-    template = str(model.get_default_chat_template() or "")
-    if not template:
-        log.info("The model has no chat template; using ChatML")
-        return None
-    probe = [lib.LlamaChatMessage(role="system", content="s"), lib.LlamaChatMessage(role="user", content="u")]
-    try:
-        model.chat_apply_template(template, probe, True)
-    except Exception as err:  # unsupported templates surface as assorted errors from the binding
-        log.warning("Cannot apply the model's chat template (%s); using ChatML", err)
-        return None
-    return template
-
-
-def _render(rt: _Runtime, messages: Sequence[Message]) -> str:
-    if rt.template is None:
-        parts = [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
-        return "".join(parts) + "<|im_start|>assistant\n"
-    chat = [rt.lib.LlamaChatMessage(role=m["role"], content=m["content"]) for m in messages]
-    return str(rt.model.chat_apply_template(rt.template, chat, True))
-
-
-def _prompt_tokens(rt: _Runtime, messages: Sequence[Message]) -> tuple[list[int], int | None]:
-    """The prompt's tokens, and where a leading system message's content ends (else None).
-
-    Template text may contain control tokens; message text never does. Messages are rendered as
-    placeholders, then template pieces are tokenized with special tokens parsed and message contents
-    without, so an article containing `<|im_end|>` stays plain text. Since each piece is tokenized
-    on its own, the tokens up to the end of the system content depend on nothing that follows; the
-    template text after it might (role names, turn markers), so the boundary is not put any later.
-    """
-    slots = [_SLOT.format(i) for i in range(len(messages))]
-    rendered = _render(rt, [Message(role=m["role"], content=s) for m, s in zip(messages, slots, strict=True)])
-    tokens: list[int] = []
-    boundary: int | None = None
-    pos = 0
-    for i, (message, slot) in enumerate(zip(messages, slots, strict=True)):
-        at = rendered.find(slot, pos)
-        if at < 0:  # the template dropped this message
-            continue
-        tokens += rt.vocab.tokenize(rendered[pos:at], False, True)
-        tokens += rt.vocab.tokenize(message["content"], False, False)
-        if i == 0 and message["role"] == "system":
-            boundary = len(tokens)
-        pos = at + len(slot)
-    tokens += rt.vocab.tokenize(rendered[pos:], False, True)
-    if rt.vocab.get_add_bos():
-        bos = int(rt.vocab.token_bos())
-        if not tokens or tokens[0] != bos:
-            tokens.insert(0, bos)
-            boundary = None if boundary is None else boundary + 1
-    return [int(t) for t in tokens], boundary
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
-
-
-_LOG_ERROR = 4  # GGML_LOG_LEVEL_ERROR
-
-
-def _make_sampler(lib: Any, temperature: float, vocab: Any = None, grammar: str | None = None) -> Any:
-    params = lib.LlamaSamplerChainParams()
-    params.no_perf = True
-    sampler = lib.LlamaSampler(params)
-    if grammar:
-        # First in the chain: it masks every token the grammar does not allow before any choice.
-        # llama.cpp reports a grammar it cannot parse only in its log and leaves a null link in
-        # the chain that crashes the first sample, so the log is read while the grammar is added.
-        errors: list[str] = []
-        lib.set_log_callback(lambda level, text: errors.append(str(text)) if level == _LOG_ERROR else None)
-        try:
-            sampler.add_grammar(vocab, grammar, "root")
-        except Exception as err:
-            errors.append(str(err))
-        finally:
-            lib.disable_logging()
-        if errors:
-            sampler.close()
-            detail = " ".join(e.strip() for e in errors)
-            raise GenerationError(f"The embedded model rejected the output grammar: {detail}")
-    if temperature <= 0:
-        sampler.add_greedy()
-    else:
-        # llama.cpp's defaults for the truncation samplers; the seed is random per call.
-        sampler.add_min_p(0.05, 1)
-        sampler.add_top_k(40)
-        sampler.add_top_p(0.95, 1)
-        sampler.add_temp(temperature)
-        sampler.add_dist(0xFFFFFFFF)
-    return sampler
-
-
-def _gpt2_byte_decoder() -> dict[str, int]:
-    # Byte-level BPE vocabularies (GPT-2, Qwen, Llama 3) spell each byte as one printable character.
-    printable = [
-        *range(ord("!"), ord("~") + 1),
-        *range(ord("¡"), ord("¬") + 1),
-        *range(ord("®"), ord("ÿ") + 1),
-    ]
-    chars = list(printable)
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, chars, strict=True)}
-
-
-_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
-
-
-class _TokenDecoder:
-    """Token ids -> text, holding back the bytes of a character split across tokens.
-
-    cyllama's `token_to_piece` decodes each token alone with errors='replace', so a token carrying
-    half of a multi-byte character (emoji, rare umlaut merges) comes back as U+FFFD; for those the
-    raw bytes are recovered from the vocabulary's spelling and fed to an incremental UTF-8 decoder.
-    """
-
-    def __init__(self, vocab: Any) -> None:
-        self._vocab = vocab
-        self._type = int(vocab.vocab_type)
-        self._bytes_of = _gpt2_byte_decoder() if self._type == _VOCAB_BPE else {}
-        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def feed(self, token: int) -> str:
-        return str(self._utf8.decode(self.token_bytes(token)))
-
-    def token_bytes(self, token: int) -> bytes:
-        piece = str(self._vocab.token_to_piece(token, 0, False))
-        if "\ufffd" not in piece:
-            return piece.encode("utf-8")
-        spelling = str(self._vocab.get_text(token))
-        if self._type == _VOCAB_BPE:
-            try:
-                return bytes(self._bytes_of[c] for c in spelling)
-            except KeyError:
-                return piece.encode("utf-8")
-        if self._type == _VOCAB_SPM and (m := _BYTE_TOKEN.fullmatch(spelling)):
-            return bytes([int(m.group(1), 16)])
-        return piece.encode("utf-8")
-
-
-class _StopScanner:
-    """Cuts the reply at the first stop sequence, even one split across pieces."""
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self._stops = [s for s in stops if s]
-        self._hold = max((len(s) for s in self._stops), default=1) - 1
-        self._buf = ""
-
-    def push(self, text: str) -> tuple[str, bool]:
-        if not self._stops:
-            return text, False
-        self._buf += text
-        hits = [i for i in (self._buf.find(s) for s in self._stops) if i >= 0]
-        if hits:
-            out, self._buf = self._buf[: min(hits)], ""
-            return out, True
-        cut = len(self._buf) - self._hold
-        if cut <= 0:
-            return "", False
-        out, self._buf = self._buf[:cut], self._buf[cut:]
-        return out, False
-
-    def flush(self) -> str:
-        out, self._buf = self._buf, ""
-        return out

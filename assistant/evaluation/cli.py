@@ -14,10 +14,10 @@ from assistant.evaluation.report import render_summary
 from assistant.evaluation.runner import (
     DISTRACTOR_FILE,
     DISTRACTOR_LABEL,
-    EvalOutcome,
     default_corpora_dir,
     run_eval,
 )
+from assistant.evaluation.schema import EvalOutcome
 
 log = logging.getLogger(__name__)
 

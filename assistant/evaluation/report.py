@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from assistant.evaluation.metrics import METRIC_SPECS
 
 if TYPE_CHECKING:
-    from assistant.evaluation.runner import CaseResult, EvalReport
+    from assistant.evaluation.schema import CaseResult, EvalReport
 
 log = logging.getLogger(__name__)
 
@@ -138,37 +138,42 @@ def render_markdown(report: EvalReport) -> str:
         "",
     ]
     for c in report.cases:
-        lines.append(f"### {c.id}")
-        lines.append("")
-        lines.append(f"**Q ({c.language}, {c.category}):** {c.question}")
-        if c.standalone_question:
-            lines.append(f"*standalone:* {c.standalone_question}")
-        lines.append("")
-        if c.error:
-            lines.append(f"**error:** {c.error}")
-        else:
-            lines.append("> " + c.answer.replace("\n", "\n> "))
-            for cit in c.citations:
-                lines.append(
-                    f"- [{cit.marker}] `{cit.article_id}` chars {cit.start}-{cit.end}: “{cit.quote}”"
-                )
-        if c.scores is not None:
-            missing = [
-                f"{s.sentence!r} lacks {', '.join(s.missing)}" for s in c.scores.support if not s.supported
-            ]
-            for item in missing:
-                lines.append(f"- unsupported: {item}")
-            if c.scores.forbidden_hits:
-                lines.append(f"- forbidden: {', '.join(c.scores.forbidden_hits)}")
-        for note in c.notes:
-            lines.append(f"- note: {note}")
-        lines.append(
-            f"- expected articles: {', '.join(c.expected_articles) or '(none)'}; "
-            f"retrieved: {', '.join(r.article_id for r in c.retrieved) or '-'}"
-        )
-        lines.append("")
+        lines += _case_answer(c)
     if report.skipped:
         lines += ["## Skipped", ""]
         lines += [f"- {case_id}: {reason}" for case_id, reason in report.skipped.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def _case_answer(c: CaseResult) -> list[str]:
+    """One case's section: the question, the answer with its citations, what the scores found."""
+    lines: list[str] = []
+    lines.append(f"### {c.id}")
+    lines.append("")
+    lines.append(f"**Q ({c.language}, {c.category}):** {c.question}")
+    if c.standalone_question:
+        lines.append(f"*standalone:* {c.standalone_question}")
+    lines.append("")
+    if c.error:
+        lines.append(f"**error:** {c.error}")
+    else:
+        lines.append("> " + c.answer.replace("\n", "\n> "))
+        for cit in c.citations:
+            lines.append(f"- [{cit.marker}] `{cit.article_id}` chars {cit.start}-{cit.end}: “{cit.quote}”")
+    if c.scores is not None:
+        missing = [
+            f"{s.sentence!r} lacks {', '.join(s.missing)}" for s in c.scores.support if not s.supported
+        ]
+        for item in missing:
+            lines.append(f"- unsupported: {item}")
+        if c.scores.forbidden_hits:
+            lines.append(f"- forbidden: {', '.join(c.scores.forbidden_hits)}")
+    for note in c.notes:
+        lines.append(f"- note: {note}")
+    lines.append(
+        f"- expected articles: {', '.join(c.expected_articles) or '(none)'}; "
+        f"retrieved: {', '.join(r.article_id for r in c.retrieved) or '-'}"
+    )
+    lines.append("")
+    return lines

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from assistant.backends.base import ChatModel, Message, choose, complete
-from assistant.backends.llm_embedded import EmbeddedChatModel, _StopScanner, _TokenDecoder
+from assistant.backends.llm_embedded import EmbeddedChatModel
 from assistant.backends.llm_fake import FakeChatModel
 from assistant.backends.llm_ollama import OllamaChatModel
+from assistant.backends.llm_tokens import StopScanner, TokenDecoder
 from assistant.backends.model_store import resolve_model_path
 from assistant.config import LLMSettings, OllamaSettings
 from assistant.errors import BackendTimeoutError, BackendUnavailableError, GenerationError
@@ -232,7 +233,7 @@ class _ByteLevelVocab:
     vocab_type = 2
 
     def __init__(self, tokens: list[bytes]) -> None:
-        from assistant.backends.llm_embedded import _gpt2_byte_decoder
+        from assistant.backends.llm_tokens import _gpt2_byte_decoder
 
         encode = {b: c for c, b in _gpt2_byte_decoder().items()}
         self.tokens = tokens
@@ -251,7 +252,7 @@ def test_multibyte_characters_split_across_tokens_come_out_whole() -> None:
     # Cut inside "ü" and twice inside the emoji, as a byte-level tokenizer may.
     cuts = [0, 4, 9, 11, 13, len(raw)]
     vocab = _ByteLevelVocab([raw[a:b] for a, b in itertools.pairwise(cuts)])
-    decoder = _TokenDecoder(vocab)
+    decoder = TokenDecoder(vocab)
 
     pieces = [decoder.feed(i) for i in range(len(vocab.tokens))]
 
@@ -260,7 +261,7 @@ def test_multibyte_characters_split_across_tokens_come_out_whole() -> None:
 
 
 def test_stop_scanner_holds_back_a_possible_stop_prefix() -> None:
-    scanner = _StopScanner(["</answer>"])
+    scanner = StopScanner(["</answer>"])
 
     emitted = [scanner.push(p) for p in ["Wien ist ", "schön</ans", "wer> und mehr"]]
 

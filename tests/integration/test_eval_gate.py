@@ -13,8 +13,9 @@ from assistant.backends.factory import make_embedder, make_index
 from assistant.backends.llm_fake import FakeChatModel
 from assistant.config import Settings
 from assistant.evaluation import load_cases, run_eval, select_cases
+from assistant.evaluation.baseline import load_baseline
 from assistant.evaluation.cases import Case
-from assistant.evaluation.runner import EvalOutcome, load_baseline
+from assistant.evaluation.schema import EvalOutcome
 from assistant.service import Assistant
 
 ROOT = Path(__file__).resolve().parents[2]

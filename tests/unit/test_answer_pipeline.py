@@ -201,7 +201,7 @@ def test_rejected_draft_on_an_unrelated_question_abstains_instead_of_quoting(
 def test_evidence_character_budget_keeps_the_best_and_fills_with_what_fits(
     make_settings: Callable[..., Settings],
 ) -> None:
-    from assistant.answer import select_evidence
+    from assistant.evidence import select_evidence
 
     settings = make_settings()
     embedder = make_embedder(settings)

@@ -8,8 +8,8 @@ import pytest
 
 from assistant.config import default_prompts_dir
 from assistant.evaluation import metrics as m
+from assistant.evaluation.baseline import Baseline, Threshold, compare, ratchet
 from assistant.evaluation.cases import Case, load_cases
-from assistant.evaluation.runner import Baseline, Threshold, compare, ratchet
 from assistant.prompts import Prompts
 from assistant.types import Answer, Chunk, Citation, Passage
 
@@ -388,7 +388,7 @@ def test_answer_language_ignores_quoted_evidence() -> None:
 
 
 def test_committed_baseline_loads_and_says_it_is_a_placeholder_until_ratcheted() -> None:
-    from assistant.evaluation.runner import load_baseline
+    from assistant.evaluation.baseline import load_baseline
 
     baseline = load_baseline(ROOT / "evals" / "baseline.json")
     assert set(baseline.thresholds) <= set(m.METRIC_SPECS)
@@ -399,7 +399,7 @@ def test_committed_baseline_loads_and_says_it_is_a_placeholder_until_ratcheted()
 
 
 def test_a_baseline_with_unknown_metrics_or_wrong_direction_is_rejected(tmp_path: Path) -> None:
-    from assistant.evaluation.runner import BaselineError, load_baseline
+    from assistant.evaluation.baseline import BaselineError, load_baseline
 
     path = tmp_path / "baseline.json"
     path.write_text('{"thresholds": {"fact_recal": {"min": 0.5}}}', encoding="utf-8")

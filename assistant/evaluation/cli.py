@@ -152,7 +152,8 @@ def _run_perturbations(args: argparse.Namespace, settings: Settings) -> int:
     if skipped:
         print(f"skipped {len(skipped)} item(s) whose corpus is not available: {', '.join(skipped)}")
     print(f"report: {out}")
-    floors = json.loads((args.baseline or evals / "baseline-perturbations.json").read_text("utf-8"))
+    floors_file = "baseline-perturbations-smoke.json" if args.smoke else "baseline-perturbations.json"
+    floors = json.loads((args.baseline or evals / floors_file).read_text("utf-8"))
     failed = [
         f"{name} = {summary['all'][name]} is below {floor}"
         for name, floor in floors["thresholds"].items()

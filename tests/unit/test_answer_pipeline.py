@@ -271,3 +271,30 @@ def test_a_number_question_whose_passages_lack_the_number_says_so(
     cited = answer.citations[0].quote
     assert "Peskow" in cited and not any(ch.isdigit() for ch in cited)
     assert answer.answer.endswith("Eine Zahl dafür nennen die Artikel nicht.")
+
+
+def test_a_name_spelled_the_other_languages_way_keeps_a_correct_answer(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    # The case: an English draft says "ECB" over a German article that says "EZB".
+    folder = tmp_path / "ezb"
+    folder.mkdir()
+    (folder / "ezb.txt").write_text(
+        "EZB senkt den Leitzins\n\nDie EZB senkt den Leitzins um 0,25 Prozentpunkte auf 3,75 Prozent. "
+        "Die Entscheidung fiel in Frankfurt am Main einstimmig, teilte die Notenbank mit.\n",
+        "utf-8",
+    )
+    model = FakeChatModel(
+        script=[
+            "[1] «Die EZB senkt den Leitzins um 0,25 Prozentpunkte auf 3,75 Prozent.» Answer: The ECB "
+            "lowered its key interest rate by 0.25 percentage points to 3.75 percent.\n"
+        ]
+    )
+    settings = make_settings(answer={"min_relevance": 0.0, "extractive_margin": 0.0})
+    embedder = make_embedder(settings)
+    assistant = Assistant(settings, embedder=embedder, index=make_index(settings, embedder), llm=model)
+    assistant.ingest([folder])
+    answer = assistant.ask("What did the EZB decide on the Leitzins?")
+    assert not answer.abstained and answer.mode == "generated", answer.notes
+    assert answer.answer.startswith("The ECB lowered its key interest rate by 0.25 percentage points")
+    assert answer.citations and "EZB" in answer.citations[0].quote

@@ -110,6 +110,13 @@ class Turn(BaseModel):
     content: str
 
 
+class Removed(BaseModel):
+    """A sentence of the model's draft that the reader does not get, and why, in plain words."""
+
+    sentence: str
+    reason: str
+
+
 class Answer(BaseModel):
     """The final, verified answer. Every [n] in `answer` has a matching citation."""
 
@@ -132,7 +139,10 @@ class Answer(BaseModel):
     related: list[Citation] = Field(
         default_factory=list, description="When abstaining: the closest passages, offered as related reading."
     )
-    notes: list[str] = Field(default_factory=list, description="What verification dropped, and why.")
+    removed: list[Removed] = Field(
+        default_factory=list, description="Draft sentences verification removed, with the reason in words."
+    )
+    notes: list[str] = Field(default_factory=list, description="What verification did, for developers.")
     evidence: list[Evidence] = Field(default_factory=list, description="All evidence shown to the model.")
 
 

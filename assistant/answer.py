@@ -37,6 +37,7 @@ from assistant.types import (
     Evidence,
     FinalEvent,
     Passage,
+    Removed,
     SentenceEvent,
     StatusEvent,
     Timings,
@@ -290,11 +291,11 @@ class Answerer:
         on_topic: dict[int, float] = {}
         for sentence in checked.sentences:
             if not sentence.kept:
-                answer.notes.append(f"dropped: {sentence.sentence!r} ({sentence.reason})")
+                _drop(answer, sentence.sentence, sentence.reason, sentence.plain)
                 continue
             if sentence.note or not sentence.markers:
                 continue  # the system says what is missing itself, in the reader's language
-            passed = self._confirm(sentence, by_marker, question, language, llm, on_topic, answer.notes)
+            passed = self._confirm(sentence, by_marker, question, language, llm, on_topic, answer)
             if passed is None:
                 continue
             kept.append(passed)
@@ -332,7 +333,7 @@ class Answerer:
         language: str,
         llm: ChatModel,
         on_topic: dict[int, float],
-        notes: list[str],
+        answer: Answer,
     ) -> SentenceCheck | None:
         """The meaning checks of one sentence that passed its anchors; None when it fails one."""
         # On topic first: cheaper to stop there, and the support check then reuses the passage's
@@ -340,22 +341,28 @@ class Answerer:
         first = sentence.markers[0]
         p_topic = self._on_topic(llm, by_marker[first], question, on_topic)
         if p_topic < self._s.min_on_topic:
-            notes.append(
-                f"dropped: {sentence.sentence!r} (its passage does not answer the question: on topic "
-                f"{p_topic:.2f} < {self._s.min_on_topic})"
+            reason = (
+                f"its passage does not answer the question: on topic {p_topic:.2f} < {self._s.min_on_topic}"
             )
+            _drop(answer, sentence.sentence, reason, "the cited passage is not about the question")
             return None
         if not sentence.language_ok:
             translated = self._in_language(sentence, by_marker, language, llm)
             if translated is None:
-                notes.append(f"dropped: {sentence.sentence!r} (not in the question's language)")
+                _drop(
+                    answer,
+                    sentence.sentence,
+                    "not in the question's language",
+                    "it could not be put into your language",
+                )
                 return None
-            notes.append(f"translated {sentence.sentence!r} into the question's language")
+            answer.notes.append(f"translated {sentence.sentence!r} into the question's language")
             sentence = translated
         supported, reason = self._supported(llm, sentence, [by_marker[m] for m in sentence.markers])
         if not supported:
-            notes.append(f"dropped: {sentence.sentence!r} ({reason})")
+            _drop(answer, sentence.sentence, reason, "the cited passage does not say this")
             return None
+        answer.notes.append(f"kept: {sentence.sentence!r} (on topic {p_topic:.2f}, {reason})")
         return sentence
 
     def _supported(self, llm: ChatModel, sentence: SentenceCheck, cited: list[Evidence]) -> tuple[bool, str]:
@@ -476,6 +483,12 @@ class Answerer:
         answer.abstain_reason = "not_answered"
         answer.related = [to_citation(e, i) for i, e in enumerate(evidence[:_RELATED_READING], start=1)]
         return answer
+
+
+def _drop(answer: Answer, sentence: str, reason: str, plain: str) -> None:
+    answer.notes.append(f"dropped: {sentence!r} ({reason})")
+    if plain:
+        answer.removed.append(Removed(sentence=sentence, reason=plain))
 
 
 def _unquote(text: str) -> str:

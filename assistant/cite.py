@@ -42,6 +42,7 @@ class SentenceCheck:
     soft_names: list[str] = field(default_factory=list)  # ordinary words not found verbatim
     answers_kind: bool = True  # holds the kind of fact the question asks for (a time, a number)
     language_ok: bool = True
+    plain: str = ""  # why it was dropped, in words for the reader
 
 
 @dataclass
@@ -116,7 +117,7 @@ def _check_line(
     markers = line.markers
     check = SentenceCheck(render(sentence, markers), markers, False, sentence=sentence)
     if len(words(sentence)) < _MIN_WORDS:
-        check.reason = "says nothing"
+        check.reason = check.plain = "says nothing"
         return check
     sentence_language = detect_language(sentence, default=language)
     numbers = number_facts(sentence, sentence_language)
@@ -125,14 +126,17 @@ def _check_line(
     core = " ".join(words(fold(sentence)))
     if example_text and not check.note and len(core) >= 15 and core in example_text:
         check.reason = "copied from the prompt's examples"
+        check.plain = "it repeats an example of the instructions"
         return check
     if not markers:
         check.kept = check.note
         check.reason = "uncited coverage note" if check.note else "states facts without a citation"
+        check.plain = "" if check.note else "it cites no passage"
         return check
     unknown = [m for m in markers if m not in by_marker]
     if unknown:
         check.reason = f"cites {unknown}, which is not among the evidence"
+        check.plain = "it cites a passage that does not exist"
         return check
     cited = [by_marker[m] for m in markers]
     if line.span and any(span_in_quote(line.span, e.quote) for e in cited):
@@ -146,6 +150,7 @@ def _check_line(
     if unsupported:
         shown = ", ".join(n.replace(":", " ") for n in unsupported)  # "2021", "month 5", "season summer"
         check.reason = f"{shown} not in the cited evidence"
+        check.plain = f"{_plain_facts(unsupported)} is not in the cited passage"
         return check
     surroundings = " ".join(f"{e.title} {e.quote}" for e in cited)
     question_names = {fold(n.text) for n in name_candidates(question, detect_language(question), lexicon)}
@@ -163,6 +168,7 @@ def _check_line(
             missing.append(name.text)
     if missing:
         check.reason = f"{', '.join(missing)} not in the cited evidence"
+        check.plain = f"{', '.join(missing)} is not in the cited passage"
         return check
     if kind == "when":
         check.answers_kind = has_temporal_fact(sentence, sentence_language)
@@ -170,6 +176,18 @@ def _check_line(
         check.answers_kind = has_number_fact(sentence, sentence_language)
     check.kept = True
     return check
+
+
+def _plain_facts(facts: Sequence[str]) -> str:
+    kinds = {
+        "month": "the month",
+        "weekday": "the weekday",
+        "season": "the season",
+        "daypart": "the time of day",
+        "period": "the time",
+        "magnitude": "the amount",
+    }
+    return ", ".join(kinds.get(f.split(":", 1)[0], "") or f for f in facts)
 
 
 def finalize(kept: list[SentenceCheck], evidence: list[Evidence]) -> tuple[str, list[Citation]]:

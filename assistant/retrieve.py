@@ -12,7 +12,7 @@ from assistant.backends.base import Embedder, VectorIndex
 from assistant.config import RetrievalSettings
 from assistant.errors import InputError
 from assistant.lexical import Bm25Index
-from assistant.textproc import detect_language
+from assistant.text.language import detect_language
 from assistant.types import Chunk, Filters, Passage
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Retriever:
             raise InputError("The query is empty: type a question or some keywords.")
         k = k or self._settings.k
         n = max(self._settings.candidates, k * 4)
-        q_lang = language or detect_language(query)
+        q_lang = language or detect_language(query, default="en")
         qvec = self._embedder.embed_queries([query])[0]
 
         dense_hits = self._index.query(qvec, n, filters)

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.answer import Answerer
 from assistant.backends import factory
@@ -37,6 +38,9 @@ from assistant.types import (
     Timings,
     Turn,
 )
+
+if TYPE_CHECKING:
+    from assistant.langchain_retriever import AssistantRetriever
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +170,12 @@ class Assistant:
 
     def search(self, query: str, *, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         return self._retriever.search(query, k=k, filters=filters)
+
+    def as_retriever(self, *, k: int | None = None, filters: Filters | None = None) -> AssistantRetriever:
+        """This assistant's hybrid search as a LangChain retriever (a `langchain_core` BaseRetriever)."""
+        from assistant.langchain_retriever import AssistantRetriever
+
+        return AssistantRetriever(search=self.search, k=k or self.settings.retrieval.k, filters=filters)
 
     def ask_stream(
         self,

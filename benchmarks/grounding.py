@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assistant.cite import parse_markers, verify_answer
-from assistant.textproc import number_facts
+from assistant.text.facts import number_facts
 from assistant.types import Evidence
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")

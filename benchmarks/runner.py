@@ -857,9 +857,9 @@ def build_answer_section(ours: dict[str, Any], base: dict[str, Any]) -> dict[str
                     "Scored per answer with the project's sentence splitter and marker parser: a marker is "
                     "valid when it points at a source the model was shown (ours: the evidence sentence / the "
                     "cited quote; baseline: the whole chunk); numbers and dates are checked with "
-                    "assistant.textproc.number_facts against the text the sentence cites. Facts are matched "
-                    "with assistant.evaluation.metrics.matches. An abstention counts as not grounded and not "
-                    "correct.",
+                    "assistant.text.facts.number_facts against the text the sentence cites. Facts are "
+                    "matched with assistant.evaluation.metrics.matches. An abstention counts as not grounded "
+                    "and not correct.",
                 ],
             },
             {

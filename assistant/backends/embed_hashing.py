@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.backends.base import Vectors
-from assistant.textproc import tokenize
+from assistant.text.terms import tokenize
 
 
 class HashingEmbedder:
@@ -30,6 +30,7 @@ class HashingEmbedder:
 
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self._dim, dtype=np.float32)
+        # One stemmer for every text (German, the default), so a word always lands in the same bucket.
         for term in tokenize(text):
             digest = hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest()
             bucket = int.from_bytes(digest[:4], "little") % self._dim

@@ -654,17 +654,29 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
+_LOG_ERROR = 4  # GGML_LOG_LEVEL_ERROR
+
+
 def _make_sampler(lib: Any, temperature: float, vocab: Any = None, grammar: str | None = None) -> Any:
     params = lib.LlamaSamplerChainParams()
     params.no_perf = True
     sampler = lib.LlamaSampler(params)
     if grammar:
         # First in the chain: it masks every token the grammar does not allow before any choice.
+        # llama.cpp reports a grammar it cannot parse only in its log and leaves a null link in
+        # the chain that crashes the first sample, so the log is read while the grammar is added.
+        errors: list[str] = []
+        lib.set_log_callback(lambda level, text: errors.append(str(text)) if level == _LOG_ERROR else None)
         try:
             sampler.add_grammar(vocab, grammar, "root")
         except Exception as err:
+            errors.append(str(err))
+        finally:
+            lib.disable_logging()
+        if errors:
             sampler.close()
-            raise GenerationError(f"The embedded model rejected the output grammar: {err}") from err
+            detail = " ".join(e.strip() for e in errors)
+            raise GenerationError(f"The embedded model rejected the output grammar: {detail}")
     if temperature <= 0:
         sampler.add_greedy()
     else:

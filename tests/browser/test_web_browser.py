@@ -160,7 +160,7 @@ def test_uploaded_article_html_is_shown_not_executed(page: Any, tmp_path: Path) 
     page.locator("#na-upload").get_by_text("xylophonia.txt").wait_for()
     page.get_by_role("button", name="Add to index").click()
     page.locator("#na-ingest-report", has_text="Added 1").wait_for()
-    assert "6 articles" in page.locator("#na-stats").inner_text()
+    page.locator("#na-stats", has_text="6 articles").wait_for()  # the counts refresh after the report
 
     final = _ask(page, "Was meldet die Stadt Xylophonia?")
     assert final.locator("a.na-cite").count() >= 1

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
-from assistant.lexical import Bm25Index, LexicalCache
+from assistant.lexical import Bm25Index, LexicalCache, cache_format, query_terms
 from assistant.types import Chunk, Filters
 
 
@@ -65,3 +66,36 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
     cache_file = tmp_path / "lex.pkl"
     cache_file.write_bytes(b"not a pickle")
     assert len(LexicalCache(cache_file).get("g1", lambda: CHUNKS)) == 3
+
+
+def test_an_english_query_matches_a_german_chunk_through_either_stemmer() -> None:
+    chunk = _chunk(4, "Die Theorie der Familie ist umstritten.")
+    index = Bm25Index.build([*CHUNKS, chunk], "g1")
+    # The German stemmer leaves "theory" and "family" alone; the English one meets the German stems.
+    assert {"theori", "famili"} <= query_terms("Which theory of the family is disputed?")
+    assert index.search("Which theory of the family is disputed?", 3)[0][0] == "c4"
+
+
+def test_a_cache_of_an_older_format_is_rebuilt(tmp_path: Path) -> None:
+    cache_file = tmp_path / "lex.pkl"
+    with cache_file.open("wb") as fh:
+        pickle.dump((3, Bm25Index.build(CHUNKS[:1], "g1")), fh)  # the format before bm25s
+    calls: list[int] = []
+
+    def source() -> list[Chunk]:
+        calls.append(1)
+        return CHUNKS
+
+    assert len(LexicalCache(cache_file).get("g1", source)) == 3
+    assert calls == [1]
+    with cache_file.open("rb") as fh:
+        assert pickle.load(fh)[0] == cache_format()  # rewritten in the current format
+
+
+def test_empty_index_unknown_terms_and_termless_chunks() -> None:
+    assert Bm25Index.build([], "g0").search("OVKS", 3) == []
+    index = Bm25Index.build([*CHUNKS, _chunk(5, "und der die das")], "g1")  # a chunk of stopwords only
+    assert len(index) == 4
+    assert index.search("zzzz qqqq", 3) == [] and index.search("und", 3) == []
+    assert [h[0] for h in index.search("Vienna Waffen", 3, Filters(languages=["en"]))] == ["c3"]
+    assert index.search("Vienna", 3, Filters(sources=["no such source"])) == []

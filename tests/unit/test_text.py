@@ -78,6 +78,7 @@ def test_may_as_a_verb_is_not_a_month() -> None:
 def test_seasons_and_weekdays_are_temporal_facts() -> None:
     assert number_facts("seit dem Herbst 2020") == {"season:autumn", "2020"}
     assert number_facts("in the autumn of 2020") == {"season:autumn", "2020"}
+    assert number_facts("in the summer of 2020") == {"season:summer", "2020"}
     assert number_facts("am Dienstag") == number_facts("on Tuesday") == {"weekday:2"}
     assert number_facts("am Samstagabend") == {"weekday:6"}
     assert number_facts("approximately 100, 000 Armenians") == {"100000"}
@@ -127,6 +128,25 @@ def test_names_match_across_languages_and_spellings(name: str, text: str) -> Non
 )
 def test_other_names_do_not_match(name: str, text: str) -> None:
     assert not name_supported(name, text)
+
+
+@pytest.mark.parametrize(
+    ("name", "supported"),
+    [
+        ("Peskov", True),
+        ("Kremlin", True),
+        ("Karabakh", True),
+        ("Azerbaijan", True),
+        ("Hajiyev", True),
+        ("Medvedev", False),
+        ("London", False),
+    ],
+)
+def test_names_against_one_evidence_text(name: str, supported: bool) -> None:
+    evidence = (
+        "Kremlsprecher Dmitri Peskow bestätigte den Abzug aus Berg-Karabach. Aserbaidschan, Hikmet Hajiyev"
+    )
+    assert name_supported(name, evidence) is supported
 
 
 def test_a_name_inside_a_compound_is_a_weak_match() -> None:

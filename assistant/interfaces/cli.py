@@ -69,7 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.verbose += getattr(args, "command_verbose", 0)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # The level goes on the handler too: a library that sets its own logger to DEBUG when imported
+    # (bm25s does) would otherwise print its debug lines into every command's output.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     command = COMMANDS[args.command]
     try:
         return command.run(args, _settings(args))

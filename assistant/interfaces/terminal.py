@@ -15,7 +15,7 @@ from assistant.errors import AssistantError, GenerationError
 from assistant.interfaces import console
 from assistant.interfaces.answering import answer_events
 from assistant.interfaces.status import StatusLine
-from assistant.interfaces.vocabulary import Words
+from assistant.interfaces.vocabulary import Words, without_markers
 from assistant.types import Answer, Filters, FinalEvent, SentenceEvent, StatusEvent, Turn
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ def ask(
             if isinstance(event, StatusEvent):
                 status.step(event.text)
             elif isinstance(event, SentenceEvent):
-                status.sentence(event.text)
+                # Verified, but numbered as in the draft: the final answer renumbers its markers.
+                status.sentence(without_markers(event.text))
             elif isinstance(event, FinalEvent):
                 answer = event.answer
     finally:

@@ -141,10 +141,10 @@ def render_ingest_report(
     uploaded file to the name the user gave it, so skip reasons name the upload, not where the
     server keeps it."""
     repaired = f", repaired {report.repaired}" if report.repaired else ""
-    text = f"**{', '.join(uploaded)}**: " if uploaded else ""
-    text += (
-        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"removed {report.removed}{repaired} articles; {report.chunks_embedded} chunks embedded, "
+    read = f" from **{esc(', '.join(uploaded))}**" if uploaded else ""
+    text = (
+        f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"removed {report.removed}{repaired} articles{read}; {report.chunks_embedded} chunks embedded, "
         f"{report.chunks_reused} reused ({report.seconds:.1f} s)."
     )
     if report.skipped:

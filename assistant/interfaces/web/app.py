@@ -125,11 +125,11 @@ class WebApp:
                 label="Conversations (kept in this browser)",
                 elem_id="na-conversation-list",
                 scale=4,
-                min_width=180,
+                min_width=320,  # alone on its line on a phone, the buttons below it
             )
-            self._new_btn = gr.Button("New conversation", elem_id="na-new", scale=1, min_width=120)
+            self._new_btn = gr.Button("New conversation", elem_id="na-new", scale=1, min_width=120, size="sm")
             self._delete_conv_btn = gr.Button(
-                "Delete conversation", elem_id="na-delete-conversation", scale=1, min_width=120
+                "Delete conversation", elem_id="na-delete-conversation", scale=1, min_width=120, size="sm"
             )
 
     def _chat_column(self) -> None:
@@ -154,8 +154,10 @@ class WebApp:
             submit_btn="Ask",
             stop_btn=False,
         )
-        gr.Examples(EXAMPLE_QUESTIONS, inputs=self._question, label="Example questions")
-        with gr.Row():
+        gr.Examples(
+            EXAMPLE_QUESTIONS, inputs=self._question, label="Example questions", elem_id="na-examples"
+        )
+        with gr.Row(elem_id="na-feedback"):
             self._comment = gr.Textbox(
                 label="Feedback comment (optional)",
                 placeholder="Rate an answer with the thumbs under it, then explain here.",
@@ -195,6 +197,8 @@ class WebApp:
                 elem_id="na-articles",
                 wrap=True,
                 max_height=360,
+                # Without widths the first long title takes the row and pushes the rest out of view.
+                column_widths=["38%", "20%", "11%", "9%", "8%", "14%"],
             )
             with gr.Row():
                 self._delete_article_btn = gr.Button(
@@ -243,11 +247,12 @@ class WebApp:
         )
         answering = asked.then(self.chat.respond, inputs, self._shown(), **private, **self._heavy())
         answering.then(self.chat.ready, None, self._question, queue=False, **private)
-        self._question.stop(
+        # Cancel first, then mark the turn as stopped: a progress update already on its way would
+        # otherwise land after the "stopped" note and stay on screen.
+        self._question.stop(None, None, None, cancels=[answering], queue=False, **private).then(
             self.chat.stop,
             [self._pending, self._chatbot, self._conversation, self._library],
             self._shown(),
-            cancels=[answering],
             queue=False,
             **private,
         ).then(self.chat.ready, None, self._question, queue=False, **private)

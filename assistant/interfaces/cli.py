@@ -139,7 +139,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         check_path(path)
     read = ", ".join(str(p) for p in args.paths) or f"the sample articles ({settings.sample_dir})"
     assistant = _assistant(settings)
-    print(f"Reading {read} into the index at {assistant.index.location} …", file=sys.stderr)
+    if sys.stderr.isatty():  # for the person waiting; a script gets the same at the end, on stdout
+        print(f"Reading {read} into the index at {assistant.index.location} …", file=sys.stderr)
     bars = _ProgressBars()
     try:
         report = assistant.ingest(args.paths or None, prune=args.prune, csv=_csv_options(args), progress=bars)

@@ -257,6 +257,8 @@ def test_source_card_shows_title_date_source_and_both_languages() -> None:
     assert "Bericht: Weißrussland" in card and "2024-06" in card and "Politico" in card
     assert ">de</span>" in card and "answer: en" in card
     assert 'lang="de"' in card
+    unknown = render_sources([cited_answer().model_copy(update={"citations": [citation(language="und")]})])
+    assert "na-lang" not in unknown, "no empty language badge"
 
 
 def test_abstention_is_styled_differently_from_an_answer() -> None:
@@ -508,9 +510,31 @@ def test_thumbs_write_feedback_jsonl(settings: Settings) -> None:
         (entry["id"], "precise"),
         (entry["id"], "even better"),
     ]
-    # Rating the user's own message is not feedback on an answer.
+    # Rating the user's own message is not feedback on an answer, nor is a stopped question.
     status, entry = rate(conversation, "", gr.LikeData(None, {"index": 0, "value": "", "liked": False}))
     assert entry is None and len(settings.web.feedback_path.read_text().splitlines()) == 2
+    stopped = conversation.with_turn(web.SavedTurn(question="And when?", note="stopped"))
+    status, entry = rate(stopped, "", gr.LikeData(None, {"index": 3, "value": "", "liked": True}))
+    assert entry is None and status == "Only answers can be rated."
+
+
+def test_thumbs_become_eval_cases_with_import_feedback(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from assistant.evaluation.cases import parse_cases
+    from assistant.interfaces.cli import main
+
+    app = web.build_app(FakeAssistant(), settings)  # type: ignore[arg-type]
+    _, conversation, _, _, _ = run_respond(app, "Which weapons did Belarus deliver?")[-1]
+    handler(app, "rate")(conversation, "", gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    capsys.readouterr()
+    assert main(["eval", "--import-feedback", str(settings.web.feedback_path)]) == 0
+    (case,) = parse_cases(yaml.safe_load(capsys.readouterr().out), "stdout")
+    assert case.question == "Which weapons did Belarus deliver?" and case.expected_articles == [
+        "000_politico"
+    ]
 
 
 # --- a launched app ----------------------------------------------------------------------------------

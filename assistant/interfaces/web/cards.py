@@ -60,8 +60,13 @@ def render_card(
     if url:
         title = f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{title}</a>'
     meta = " · ".join(esc(part) for part in (citation.source, words.date(citation)) if part)
-    lang = f'<span class="na-lang" title="Language of the article">{esc(citation.language)}</span>'
-    if answer_language and citation.language not in (answer_language, "und"):
+    known = citation.language not in ("", "und")  # no empty badge for an undetected language
+    lang = (
+        f'<span class="na-lang" title="Language of the article">{esc(citation.language)}</span>'
+        if known
+        else ""
+    )
+    if known and answer_language and citation.language != answer_language:
         lang += f'<span class="na-lang" title="Language of the answer">answer: {esc(answer_language)}</span>'
     details = (
         f"article <code>{esc(citation.article_id)}</code>, characters {citation.start}–{citation.end}"

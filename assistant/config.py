@@ -58,8 +58,12 @@ def default_eval_reports_dir() -> Path:
 
 
 def _default_data_home() -> Path:
-    if _in_checkout():
-        return _CHECKOUT_DIR
+    return _CHECKOUT_DIR if _in_checkout() else user_data_dir()
+
+
+def user_data_dir() -> Path:
+    """The user's data folder for news-assistant ($XDG_DATA_HOME/news-assistant), also when running
+    from a checkout: what a person produces (feedback) does not belong in the source tree."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "news-assistant"
 
@@ -256,7 +260,16 @@ class WebSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Bind address. Anything but loopback should set auth.")
     port: int = Field(default=7860)
     auth: SecretStr | None = Field(default=None, description="user:password for basic auth.")
-    feedback_path: Path = Field(default_factory=lambda: _default_data_home() / "feedback" / "feedback.jsonl")
+    feedback_path: Path = Field(
+        default_factory=lambda: user_data_dir() / "feedback.jsonl",
+        description="Where thumbs up/down on answers are appended (JSONL; `assistant eval --import-feedback "
+        "FILE` drafts eval cases from it). Default: the user's data folder, also in a checkout.",
+    )
+    models: list[str] = Field(
+        default_factory=list,
+        description='More LLMs the web UI offers besides the configured one, as "embedded", "ollama" or '
+        '"ollama:<model>" (e.g. ["ollama:qwen2.5:7b-instruct"]); with any, a model switch is shown.',
+    )
     concurrency: int = Field(
         default=1, ge=1, description="Answers computed at once; the rest wait in the queue."
     )
@@ -294,6 +307,11 @@ class SlackSettings(_Section):
         description="Slack Web API base URL (or $SLACK_API_URL; tests point it at a local stub).",
     )
     rate_limit_per_minute: int = Field(default=6, ge=1, description="Questions one user may ask per minute.")
+    command: str = Field(
+        default="/ask",
+        pattern=r"^/[a-z0-9_-]{1,31}$",
+        description="The slash command the bot answers (as named in the Slack app's manifest), e.g. /news.",
+    )
 
 
 # Well-known variables of other tools, honoured below everything of our own (arguments, ASSISTANT_*

@@ -3,6 +3,7 @@ article's date so that date filters agree, whatever the backend."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 _PARTIAL_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
@@ -10,8 +11,16 @@ _FILTER_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
 def is_filter_date(value: str) -> bool:
-    """Whether `value` is a date a filter takes: YYYY, YYYY-MM or YYYY-MM-DD."""
-    return _FILTER_DATE.fullmatch(value) is not None
+    """Whether `value` is a date a filter takes: YYYY, YYYY-MM or YYYY-MM-DD, and one the calendar
+    has (2024-13-45 is not)."""
+    if _FILTER_DATE.fullmatch(value) is None:
+        return False
+    parts = [int(p) for p in value.split("-")]
+    try:
+        datetime.date(parts[0], *[*parts[1:], 1, 1][:2])
+    except ValueError:
+        return False
+    return True
 
 
 def date_number(date: str | None, *, end: bool = False) -> int:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from assistant.answer import Answerer
 from assistant.backends import factory
-from assistant.backends.base import ChatModel, Embedder, VectorIndex
+from assistant.backends.base import ArticleRecord, ChatModel, Embedder, VectorIndex, choose
 from assistant.config import Settings
-from assistant.errors import GenerationError, InputError
+from assistant.errors import EmptyIndexError, GenerationError, InputError
 from assistant.followup import rewrite_question, search_query
 from assistant.ingest import ingest_paths
 from assistant.lexical import Bm25Index, LexicalCache
@@ -65,6 +65,7 @@ class Assistant:
         self.prompts = Prompts(settings.prompts_dir)
         self._llm_lock = threading.Lock()
         self._llm: ChatModel | None = None
+        self._warm = False
         self._llm_factory: Callable[[], ChatModel]
         if llm is None:
             self._llm_factory = lambda: factory.make_chat_model(settings)
@@ -88,7 +89,14 @@ class Assistant:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Assistant:
+    def from_settings(cls, settings: Settings, *, must_exist: bool = False) -> Assistant:
+        """`must_exist`: raise EmptyIndexError instead of creating an index where there is none (for
+        commands that only read)."""
+        if must_exist and not factory.index_exists(settings):
+            raise EmptyIndexError(
+                f"There is no index at {settings.index.path}: run `assistant ingest` to build one (no path "
+                "ingests the sample articles), or point ASSISTANT_INDEX__PATH at an existing index."
+            )
         embedder = factory.make_embedder(settings)
         index = factory.make_index(settings, embedder)
         return cls(settings, embedder=embedder, index=index)
@@ -224,6 +232,44 @@ class Assistant:
             if isinstance(event, FinalEvent):
                 return event.answer
         raise GenerationError("The answer stream ended without a final answer.")
+
+    def warm_up(self) -> Iterator[StatusEvent]:
+        """The one-time work before the first answer, each step announced as it starts: assembling
+        the bundled model (first use only) and loading the model. Nothing once it is loaded."""
+        with self._llm_lock:
+            if self._warm:
+                return
+        setup = factory.chat_model_setup(self.settings) if self._llm is None else None
+        if setup is not None:
+            yield StatusEvent(text=setup[0])
+            setup[1]()
+        backend, model = self.llm_info
+        yield StatusEvent(text=f"Loading the model ({backend} · {model})")
+        # A one-token check loads the weights (the embedded model loads on its first call, Ollama
+        # on its first request) without writing anything.
+        choose(self.llm(), [{"role": "user", "content": "Reply with yes."}], ["yes", "no"])
+        with self._llm_lock:
+            self._warm = True
+
+    def articles(self) -> list[ArticleRecord]:
+        """Every ingested article (title, source, date, language, its chunks), by title."""
+        records = self.index.articles().values()
+        return sorted(records, key=lambda r: (r.title.casefold(), r.article_id))
+
+    def delete_articles(self, article_ids: Sequence[str]) -> list[ArticleRecord]:
+        """Remove these articles and their chunks from the index (ids it does not hold are ignored);
+        returns what was removed. Ingesting an article's file again adds it back."""
+        with self.index.writing(self.settings.ingest.lock_timeout_s):
+            records = self.index.articles()
+            gone = [records[a] for a in dict.fromkeys(article_ids) if a in records]
+            if not gone:
+                return []
+            owned = self.index.chunk_ids_by_article([r.article_id for r in gone])
+            # The manifest first, as ingest's prune does: from then on the article is invisible.
+            self.index.delete_articles([r.article_id for r in gone])
+            self.index.delete([cid for r in gone for cid in owned.get(r.article_id, [])])
+        self._lexical.invalidate()
+        return gone
 
     def stats(self) -> IndexStats:
         records = self.index.articles()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 
 from assistant.backends.base import ChatModel, Embedder
 from assistant.backends.index_chroma import ChromaIndex
@@ -67,6 +68,28 @@ def describe_chat_model(settings: Settings) -> tuple[str, str]:
             return "ollama", settings.llm.model or settings.ollama.chat_model
         case _:
             return settings.llm.backend, "fake-echo"
+
+
+def chat_model_setup(settings: Settings) -> tuple[str, Callable[[], object]] | None:
+    """One-time work the chat model needs before it can load, as (what to tell the user, the work),
+    or None: assembling the bundled GGUF from its packages on first use."""
+    if settings.llm.backend != "embedded":
+        return None
+    from assistant.backends.model_store import needs_assembly, resolve_model_path
+
+    if not needs_assembly(settings.llm):
+        return None
+    return "Assembling the bundled model (first use only, about 10 s)", lambda: resolve_model_path(
+        settings.llm
+    )
+
+
+def index_exists(settings: Settings) -> bool:
+    """Whether there is an index to open, without creating one: a Chroma server always counts (it
+    says itself what it holds); a local folder only once Chroma has written its database there."""
+    if settings.index.host:
+        return True
+    return (settings.index.path.expanduser() / "chroma.sqlite3").is_file()
 
 
 def collection_name(settings: Settings, embedder: Embedder) -> str:

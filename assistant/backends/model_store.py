@@ -94,6 +94,14 @@ def resolve_model_path(settings: LLMSettings, spec: ModelSpec = BUNDLED_MODEL) -
     return ensure_assembled(settings.cache_dir.expanduser(), spec)
 
 
+def needs_assembly(settings: LLMSettings, spec: ModelSpec = BUNDLED_MODEL) -> bool:
+    """Whether loading will first assemble the bundled model (first use only), so that a caller can
+    say so before the wait."""
+    if settings.model_path is not None:
+        return False
+    return not _is_verified(settings.cache_dir.expanduser() / spec.filename, spec)
+
+
 def ensure_assembled(cache_dir: Path, spec: ModelSpec) -> Path:
     """Return the verified model in `cache_dir`, assembling it from its parts if needed.
 

@@ -1,4 +1,5 @@
-"""The `assistant` command: ingest, search, ask, chat, stats, eval, web, slack. Thin over service.py.
+"""The `assistant` command: ingest, search, ask, chat, stats, articles, eval, web, slack. Thin over
+service.py.
 
 Each command is one entry of `COMMANDS`: its arguments and the function that runs it. Settings are
 built once, from the environment, the TOML file and the command's --backend/--model.
@@ -10,24 +11,24 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
-from assistant.interfaces import console
-from assistant.types import Answer, Filters, FinalEvent, SentenceEvent, StatusEvent, Turn
+from assistant.interfaces import console, options, terminal
+from assistant.interfaces.status import StatusLine
 
 if TYPE_CHECKING:
     from assistant.loaders import CsvOptions
     from assistant.service import Assistant
 
 log = logging.getLogger(__name__)
-
-_BACKENDS = ["embedded", "ollama", "fake"]
 
 
 @dataclass(frozen=True)
@@ -41,23 +42,38 @@ class Command:
     one_line: bool = False
 
 
+def version() -> str:
+    try:
+        return metadata.version("news-assistant")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from an unpacked tree
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = options.Parser(
         prog="assistant",
         description="Local, private question answering over news articles, with checkable citations.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more detail and logging (-vv for debug)"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s (news-assistant) {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS.values():
-        command.arguments(sub.add_parser(command.name, help=command.help))
+        command.arguments(sub.add_parser(command.name, help=command.help, description=command.help))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.verbose += getattr(args, "command_verbose", 0)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # The level goes on the handler too: a library that sets its own logger to DEBUG when imported
+    # (bm25s does) would otherwise print its debug lines into every command's output.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     command = COMMANDS[args.command]
     try:
         return command.run(args, _settings(args))
@@ -84,10 +100,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(llm=llm) if llm else Settings()
 
 
-def _assistant(settings: Settings) -> Assistant:
+def _assistant(settings: Settings, *, must_exist: bool = False) -> Assistant:
     from assistant.service import Assistant
 
-    return Assistant.from_settings(settings)
+    return Assistant.from_settings(settings, must_exist=must_exist)
 
 
 def _first_line(err: BaseException) -> str:
@@ -95,11 +111,16 @@ def _first_line(err: BaseException) -> str:
     return lines[0][:300] if lines else "no details"
 
 
+def _verbose_flag(p: argparse.ArgumentParser) -> None:
+    # `assistant search q -v` as well as `assistant -v search q`.
+    p.add_argument("-v", "--verbose", action="count", default=0, dest="command_verbose", help="more detail")
+
+
 # --- ingest ------------------------------------------------------------------------------------------
 
 
 def _ingest_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (none: the sample articles)")
     p.add_argument("--prune", action="store_true", help="remove articles whose files are gone")
     p.add_argument(
         "--csv-preset", choices=["gnad"], help="CSV layout preset (gnad: label;text, ';' and \"'\")"
@@ -116,14 +137,22 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     for path in args.paths:
         check_path(path)
+    read = ", ".join(str(p) for p in args.paths) or f"the sample articles ({settings.sample_dir})"
+    assistant = _assistant(settings)
+    if sys.stderr.isatty():  # for the person waiting; a script gets the same at the end, on stdout
+        print(f"Reading {read} into the index at {assistant.index.location} …", file=sys.stderr)
     bars = _ProgressBars()
     try:
-        report = _assistant(settings).ingest(
-            args.paths or None, prune=args.prune, csv=_csv_options(args), progress=bars
-        )
+        report = assistant.ingest(args.paths or None, prune=args.prune, csv=_csv_options(args), progress=bars)
     finally:
         bars.close()
+    stats = assistant.stats()
     print(console.render_report(report))
+    print(f"read:  {read}")
+    print(
+        f"index: {stats.location} (collection {stats.collection}), now {stats.articles} articles, "
+        f"{stats.chunks} chunks"
+    )
     return 0
 
 
@@ -172,105 +201,74 @@ class _ProgressBars:
         self._bars.clear()
 
 
-# --- search, ask, chat, stats ------------------------------------------------------------------------
-
-
-def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", action="append", help="only articles from this source (repeatable)")
-    p.add_argument("--lang", action="append", dest="languages", help="only articles in this language")
-    p.add_argument("--since", help="only articles dated on/after this ISO date (YYYY[-MM[-DD]])")
-    p.add_argument("--until", help="only articles dated on/before this ISO date")
-
-
-def _filters(args: argparse.Namespace) -> Filters | None:
-    f = Filters(sources=args.source, languages=args.languages, date_from=args.since, date_to=args.until)
-    return None if f.is_empty() else f
+# --- search, ask, chat, stats, articles --------------------------------------------------------------
 
 
 def _search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("query")
     p.add_argument("-k", type=int, default=None, help="number of passages")
-    p.add_argument("--json", action="store_true", help="print one JSON list of hits")
-    _add_filters(p)
+    p.add_argument("--json", action="store_true", help="print one JSON list of hits (with their scores)")
+    _verbose_flag(p)
+    options.add_filter_arguments(p)
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
-    hits = _assistant(settings).search(args.query, k=args.k, filters=_filters(args))
-    print(console.render_hits_json(hits) if args.json else console.render_hits_text(hits))
+    assistant = _assistant(settings, must_exist=True)
+    hits = assistant.search(args.query, k=args.k, filters=_filters(args, assistant))
+    if args.json:
+        print(console.render_hits_json(hits))
+    else:
+        scores = console.explain_scores(settings.retrieval) if args.verbose else None
+        print(console.render_hits_text(hits, scores=scores))
     return 0
+
+
+def _filters(args: argparse.Namespace, assistant: Assistant) -> Any:
+    known = assistant.stats().sources if args.source else None
+    return options.filters_from(args, known)
 
 
 def _llm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=int, default=None, help="passages to retrieve")
-    p.add_argument("--backend", choices=_BACKENDS, help="LLM backend")
+    p.add_argument(
+        "--backend", type=options.backend, metavar="{" + ",".join(options.BACKENDS) + "}", help="LLM backend"
+    )
     p.add_argument("--model", help="LLM model name (ollama)")
-    _add_filters(p)
+    _verbose_flag(p)
+    options.add_filter_arguments(p)
 
 
 def _ask_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("question")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help="print one JSON object (progress stays on stderr)")
     _llm_arguments(p)
 
 
+def _ask_options(args: argparse.Namespace, assistant: Assistant) -> terminal.AskOptions:
+    return terminal.AskOptions(
+        k=args.k,
+        filters=_filters(args, assistant),
+        verbose=args.verbose > 0,
+        as_json=bool(getattr(args, "json", False)),
+    )
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    assistant = _assistant(settings)
+    assistant = _assistant(settings, must_exist=True)
     try:
-        if args.json:
-            answer = assistant.ask(args.question, k=args.k, filters=_filters(args))
-            print(json.dumps(console.answer_json(answer), ensure_ascii=False))
-        else:
-            _ask_interactive(assistant, args.question, (), args)
+        terminal.ask(assistant, args.question, (), _ask_options(args, assistant))
     finally:
         assistant.close()
     return 0
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    assistant = _assistant(settings)
-    history: list[Turn] = []
-    print("Ask about the articles. Empty line or Ctrl-D to quit; /clear starts over.", file=sys.stderr)
+    assistant = _assistant(settings, must_exist=True)
     try:
-        while (question := _read_question()) is not None:
-            if question == "/clear":
-                history.clear()
-                continue
-            try:
-                answer = _ask_interactive(assistant, question, history, args)
-            except InputError as err:
-                print(f"error: {err}", file=sys.stderr)
-                continue
-            history += [Turn(role="user", content=question), Turn(role="assistant", content=answer.answer)]
+        terminal.chat(assistant, _ask_options(args, assistant))
     finally:
         assistant.close()
     return 0
-
-
-def _read_question() -> str | None:
-    """The next question typed, or None at an empty line or end of input."""
-    try:
-        question = input("> ").strip()
-    except EOFError:
-        return None
-    return question or None
-
-
-def _ask_interactive(
-    assistant: Assistant, question: str, history: Sequence[Turn], args: argparse.Namespace
-) -> Answer:
-    """Progress and each verified sentence on stderr as it passes (stdout stays clean), then the
-    answer with its sources. Nothing unverified is shown."""
-    answer: Answer | None = None
-    for event in assistant.ask_stream(question, history=history, k=args.k, filters=_filters(args)):
-        if isinstance(event, StatusEvent):
-            print(f"… {event.text}", file=sys.stderr)
-        elif isinstance(event, SentenceEvent):
-            print(f"✓ {event.text}", file=sys.stderr, flush=True)
-        elif isinstance(event, FinalEvent):
-            answer = event.answer
-    assert answer is not None
-    print(console.render_answer_text(answer))
-    return answer
 
 
 def _stats_arguments(p: argparse.ArgumentParser) -> None:
@@ -278,8 +276,48 @@ def _stats_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    stats = _assistant(settings).stats()
+    stats = _assistant(settings, must_exist=True).stats()
     print(stats.model_dump_json(indent=2) if args.json else console.render_stats(stats))
+    return 0
+
+
+def _articles_arguments(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="every article: title, source, date, language, chunks, id")
+    search = actions.add_parser("search", help="articles whose title, source or id contains TEXT")
+    search.add_argument("text")
+    for q in (listing, search):
+        q.add_argument("--json", action="store_true", help="print one JSON list")
+    delete = actions.add_parser("delete", help="remove articles and their chunks from the index")
+    delete.add_argument("ids", nargs="+", metavar="ID", help="article ids (see `assistant articles list`)")
+
+
+def _articles(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.interfaces.catalog import find_articles
+
+    assistant = _assistant(settings, must_exist=True)
+    records = assistant.articles()
+    if args.action == "delete":
+        return _delete_articles(assistant, args.ids, {r.article_id for r in records})
+    if args.action == "search":
+        records = find_articles(records, args.text)
+    if args.json:
+        print(json.dumps([console.article_row(r) for r in records], ensure_ascii=False, indent=2))
+    else:
+        print(console.render_articles_text(records, width=shutil.get_terminal_size().columns))
+    return 0
+
+
+def _delete_articles(assistant: Assistant, ids: Sequence[str], known: set[str]) -> int:
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        hint = options.did_you_mean(unknown[0], known)
+        raise InputError(
+            f"No article with id {unknown[0]!r}{hint}: nothing was deleted (`assistant articles search` "
+            "finds ids)."
+        )
+    for record in assistant.delete_articles(ids):
+        print(f"deleted {record.article_id}: {record.title or '(untitled)'} ({len(record.chunk_ids)} chunks)")
     return 0
 
 
@@ -305,7 +343,9 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
         help="CI's small subset of the suite, gated against its own baseline (baseline-*smoke.json)",
     )
     p.add_argument("--split", choices=["dev", "test"], default=None, help="perturbations: one split only")
-    p.add_argument("--backend", choices=_BACKENDS, help="LLM backend")
+    p.add_argument(
+        "--backend", type=options.backend, metavar="{" + ",".join(options.BACKENDS) + "}", help="LLM backend"
+    )
     p.add_argument("--model", help="LLM model name (ollama)")
     p.add_argument("--out", type=Path, default=None, help="report folder (default evals/reports)")
     p.add_argument("--baseline", type=Path, default=None, help="baseline file (default evals/baseline.json)")
@@ -319,7 +359,8 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
         "--import-feedback",
         type=Path,
         metavar="FILE",
-        help="print draft cases (YAML) made from the web UI's feedback JSONL, and run nothing",
+        help="print draft cases (YAML) made from the web UI's thumbs (ASSISTANT_WEB__FEEDBACK_PATH, by "
+        "default ~/.local/share/news-assistant/feedback.jsonl), and run nothing",
     )
 
 
@@ -336,7 +377,10 @@ def _web_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--allow-unauthenticated", action="store_true", help="bind a non-loopback host without --auth"
     )
-    p.add_argument("--backend", choices=_BACKENDS, help="LLM backend")
+    p.add_argument(
+        "--backend", type=options.backend, metavar="{" + ",".join(options.BACKENDS) + "}", help="LLM backend"
+    )
+    p.add_argument("--model", help="LLM model name (ollama)")
 
 
 def _web(args: argparse.Namespace, settings: Settings) -> int:
@@ -367,13 +411,32 @@ def _slack_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=["socket", "http"], default="socket")
     p.add_argument("--port", type=int, default=3000, help="HTTP mode: port for /slack/events")
     p.add_argument("--host", default="127.0.0.1", help="HTTP mode: bind address")
-    p.add_argument("--backend", choices=_BACKENDS, help="LLM backend")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the tokens and the index, print what the bot would use, and exit without starting it",
+    )
+    p.add_argument(
+        "--backend", type=options.backend, metavar="{" + ",".join(options.BACKENDS) + "}", help="LLM backend"
+    )
+    p.add_argument("--model", help="LLM model name (ollama)")
 
 
 def _slack(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.interfaces import slack
 
-    assistant = _assistant(settings)
+    assistant = _assistant(settings, must_exist=True)
+    if args.check:
+        for line in slack.check(assistant, settings.slack, mode=args.mode):
+            print(line)
+        return 0
+    # The first answer would otherwise wait for the model: load it before connecting, and say so.
+    status = StatusLine(sys.stderr)
+    try:
+        for event in assistant.warm_up():
+            status.step(event.text)
+    finally:
+        status.close()
     slack.run(assistant, settings.slack, mode=args.mode, port=args.port, host=args.host, on_ready=print)
     return 0
 
@@ -394,9 +457,10 @@ COMMANDS: dict[str, Command] = {
         Command("ask", "answer a question with citations", _ask_arguments, _ask),
         Command("chat", "interactive conversation", _llm_arguments, _chat),
         Command("stats", "what the index holds", _stats_arguments, _stats, one_line=True),
+        Command("articles", "list, search and delete indexed articles", _articles_arguments, _articles, True),
         Command("eval", "run an eval suite; non-zero exit on regression", _eval_arguments, _eval),
         Command("web", "open the chat UI in the browser", _web_arguments, _web),
-        Command("slack", "run the Slack bot", _slack_arguments, _slack),
+        Command("slack", "run the Slack bot (or --check its setup)", _slack_arguments, _slack),
     )
 }
 

@@ -26,10 +26,11 @@ from pydantic import SecretStr
 
 pytest.importorskip("slack_bolt")
 
-from assistant.config import Settings, SlackSettings
+from assistant.config import Settings, SlackSettings, default_prompts_dir
 from assistant.errors import AssistantError, BackendUnavailableError, ConfigError
 from assistant.interfaces import slack
-from assistant.types import Answer, Citation, Turn
+from assistant.prompts import Prompts
+from assistant.types import Answer, AnswerEvent, Citation, FinalEvent, IndexStats, StatusEvent, Turn
 from tests.support.slack_stub import (
     APP_TOKEN,
     BOT_ID,
@@ -83,6 +84,19 @@ class FakeAssistant:
         return Answer(
             question=question, answer=self.answer_text, abstained=False, language="de", citations=[citation]
         )
+
+    # What the bot uses besides `ask`: the shared vocabulary, model loading, the stream, the index.
+    prompts = Prompts(default_prompts_dir())
+
+    def warm_up(self) -> Iterator[StatusEvent]:
+        return iter(())
+
+    def ask_stream(self, question: str, **kwargs: Any) -> Iterator[AnswerEvent]:
+        yield StatusEvent(text="Searching the articles")
+        yield FinalEvent(answer=self.ask(question, **kwargs))
+
+    def stats(self) -> IndexStats:
+        return IndexStats(collection="news", embedder="hashing", location="/srv/index", articles=5, chunks=9)
 
     def questions(self) -> list[str]:
         with self._lock:
@@ -265,7 +279,12 @@ def socket_bot(stub: SlackStub) -> Iterator[Callable[[Any], Any]]:
 def answer_update(stub: SlackStub, thinking: Call, *, timeout: float = 5.0) -> Call:
     """The chat.update that turned the "thinking" reply into the answer."""
     ts = thinking.response["ts"]
-    return stub.wait_for_call("chat.update", lambda c: c.params.get("ts") == ts, timeout=timeout)
+
+    def final(call: Call) -> bool:  # not one of the progress updates ("… · 3 s, verified so far")
+        text = str(call.params.get("text") or "")
+        return call.params.get("ts") == ts and not text.startswith("_:hourglass_flowing_sand:")
+
+    return stub.wait_for_call("chat.update", final, timeout=timeout)
 
 
 def reply_in_thread(stub: SlackStub, thread_ts: str, *, nth: int = 1, timeout: float = 5.0) -> Call:
@@ -296,10 +315,14 @@ class Recording:
         self.inner = inner
         self.answers: list[Answer] = []
 
-    def ask(self, question: str, **kwargs: Any) -> Answer:
-        answer = self.inner.ask(question, **kwargs)
-        self.answers.append(answer)
-        return answer
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def ask_stream(self, question: str, **kwargs: Any) -> Iterator[AnswerEvent]:
+        for event in self.inner.ask_stream(question, **kwargs):
+            if isinstance(event, FinalEvent):
+                self.answers.append(event.answer)
+            yield event
 
 
 @pytest.fixture
@@ -345,7 +368,7 @@ def test_abstention_is_clearly_marked(stub: SlackStub, real_assistant: Any, http
     event = mention("Wer gewann die Fußball-Weltmeisterschaft 1954?")
     http_bot(real_assistant).event(event)
     text = answer_update(stub, reply_in_thread(stub, event["ts"]), timeout=15).params["text"]
-    assert text.startswith(":grey_question: *In den Artikeln nicht gefunden*\n")
+    assert text.startswith(":grey_question: *Nichts dazu in den Artikeln*\n")
     assert "[1]" not in text
 
 
@@ -402,6 +425,40 @@ def test_follow_up_in_thread_uses_the_thread_history(
         first["ts"],
         other_thread["ts"],
     ]
+
+
+def test_the_slash_command_name_is_configurable(stub: SlackStub, fake: FakeAssistant, http_bot: Any) -> None:
+    bot = http_bot(fake, command="/news")
+    fields = {
+        "text": "Wie hoch ist der Leitzins?",
+        "user_id": USER,
+        "channel_id": CHANNEL,
+        "team_id": TEAM_ID,
+        "response_url": stub.response_url("cmd"),
+        "trigger_id": "1.2.3",
+    }
+    status, body = bot.form({**fields, "command": "/news"})
+    assert status == 200 and "Looking through the articles" in body
+    assert_cited(stub.wait_for_call("response_url:cmd").params["blocks"][0]["text"]["text"])
+    status, _ = bot.form({**fields, "command": "/ask"})
+    assert status == 404, "/ask is not the bot's command now"
+    status, body = bot.form({**fields, "command": "/news", "text": ""})
+    assert "`/news …`" in body, "the help names the configured command"
+
+
+def test_check_tries_the_tokens_and_names_the_index_without_starting(
+    stub: SlackStub, fake: FakeAssistant
+) -> None:
+    lines = slack.check(fake, settings_for(stub, command="/news"), mode="socket")  # type: ignore[arg-type]
+    text = "\n".join(lines)
+    assert "bot token: OK, the bot is @newsbot" in text and "app token: OK" in text
+    assert "slash command: /news" in text and "index: /srv/index (collection news), 5 articles" in text
+    assert stub.calls_to("apps.connections.open"), "the app token was tried against Slack"
+    assert not stub.calls_to("chat.postMessage")
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        slack.check(fake, settings_for(stub, signing_secret=None), mode="http")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="rejected SLACK_BOT_TOKEN"):
+        slack.check(fake, settings_for(stub, bot_token=SecretStr("xoxb-revoked-0000")), mode="socket")  # type: ignore[arg-type]
 
 
 def test_own_and_other_bots_messages_are_ignored(stub: SlackStub, fake: FakeAssistant, http_bot: Any) -> None:
@@ -747,6 +804,7 @@ def test_run_serves_until_interrupted(
         else:
             assert "Socket Mode as @newsbot" in ready
             stub.send_socket_envelope(event_body(event))
+        assert "index: /srv/index (collection news), 5 articles" in ready, "it says what it reads"
         assert_cited(answer_update(stub, reply_in_thread(stub, event["ts"])).params["text"])
         child.send_signal(stop_signal)
         if mode == "socket":

@@ -74,7 +74,7 @@ def test_a_read_only_index_can_be_read_but_not_ingested(
     monkeypatch.setattr(index_chroma, "_writable", lambda folder: False)
     code, out, err = cli("stats")
     assert code == 0 and "articles:  5" in out and "Traceback" not in err
-    code, out, err = cli("search", "Peskow Abzug", "-k", "2")
+    code, out, err = cli("search", "Peskow Abzug", "-k", "2", "-v")  # -v: with article ids
     assert code == 0 and "#002_5656326da5719992" in out
     code, out, err = cli("ask", QUESTION, "--json")
     assert code == 0 and '"answer"' in out

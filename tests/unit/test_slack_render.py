@@ -9,11 +9,21 @@ import pytest
 
 pytest.importorskip("slack_bolt")
 
+from assistant.config import default_prompts_dir
 from assistant.interfaces import slack
-from assistant.interfaces.slack import MESSAGE_LIMIT, ephemeral_blocks, question_from_slack, render_answer
+from assistant.interfaces.slack import MESSAGE_LIMIT, ephemeral_blocks, question_from_slack
 from assistant.interfaces.slack.client import redacting_logger
 from assistant.interfaces.slack.stores import Histories, RateLimiter, SeenOnce
-from assistant.types import Answer, Citation, Turn
+from assistant.interfaces.vocabulary import Words
+from assistant.prompts import Prompts
+from assistant.types import Answer, Citation, Removed, Turn
+
+PROMPTS = Prompts(default_prompts_dir())
+
+
+def render_answer(answer: Answer) -> list[str]:
+    return slack.render_answer(answer, Words.of(PROMPTS, answer.language))
+
 
 ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
 
@@ -62,7 +72,7 @@ def test_english_labels_and_missing_metadata() -> None:
     text = render_answer(
         answer("Rates rose [1].", language="en", citations=[citation(source="", date=None, title="")])
     )[0]
-    assert "*Sources*\n*[1]* a1\n> Die EZB" in text
+    assert "*Sources*\n*[1]* untitled\n> Die EZB" in text
 
 
 def test_article_and_model_text_is_escaped() -> None:
@@ -93,9 +103,15 @@ def test_multi_line_quotes_stay_block_quotes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("language", "label"), [("de", "In den Artikeln nicht gefunden"), ("en", "Not found in the articles")]
+    ("language", "reason", "label"),
+    [
+        ("de", "no_evidence", "Nichts dazu in den Artikeln"),
+        ("en", "no_evidence", "Nothing about this in the articles"),
+        ("en", "not_answered", "The articles do not answer this"),
+        ("en", None, "No answer from the articles"),
+    ],
 )
-def test_abstentions_are_clearly_marked(language: str, label: str) -> None:
+def test_abstentions_say_why_in_the_shared_words(language: str, reason: str | None, label: str) -> None:
     parts = render_answer(
         answer(
             "Dazu habe ich nichts gefunden.",
@@ -103,9 +119,33 @@ def test_abstentions_are_clearly_marked(language: str, label: str) -> None:
             language=language,
             citations=[],
             mode="abstained",
+            abstain_reason=reason,
         )
     )
     assert parts == [f":grey_question: *{label}*\nDazu habe ich nichts gefunden."]
+
+
+def test_abstention_offers_related_reading_and_removed_sentences_are_said() -> None:
+    text = render_answer(
+        answer(
+            "The articles do not say.",
+            abstained=True,
+            language="en",
+            citations=[],
+            related=[citation()],
+            abstain_reason="not_answered",
+            removed=[Removed(sentence="x", reason="2020 is not in the cited passage")],
+        )
+    )[0]
+    assert "*The articles do not answer this*" in text
+    assert "_1 sentence removed: 2020 is not in the cited passage_" in text
+    assert "*Related reading (does not answer the question)*\n*[1]* EZB erhöht Leitzins" in text
+
+
+def test_progress_shows_only_verified_sentences_without_draft_markers() -> None:
+    text = slack.render_progress("Checking the answer against its sources", 4.2, ["Rates rose [3]."])
+    assert text.startswith("_:hourglass_flowing_sand: Checking the answer against its sources… (4 s)_")
+    assert "Rates rose." in text and "[3]" not in text
 
 
 def test_long_answers_are_split_within_the_limit_without_losing_text() -> None:

@@ -18,9 +18,11 @@ import pytest
 gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
-from assistant.config import Settings  # noqa: E402
+from assistant.config import Settings, default_prompts_dir  # noqa: E402
 from assistant.errors import ConfigError, InputError  # noqa: E402
 from assistant.interfaces import web  # noqa: E402
+from assistant.interfaces.vocabulary import Words  # noqa: E402
+from assistant.prompts import Prompts  # noqa: E402
 from assistant.types import (  # noqa: E402
     Answer,
     AnswerEvent,
@@ -29,10 +31,14 @@ from assistant.types import (  # noqa: E402
     FinalEvent,
     IndexStats,
     IngestReport,
+    Removed,
+    SentenceEvent,
     StatusEvent,
-    TokenEvent,
     Turn,
 )
+
+PROMPTS = Prompts(default_prompts_dir())
+EN = Words.of(PROMPTS, "en")
 
 CONTEXT = (
     "In den Jahren 2018 bis 2022, als die Spannungen mit Armenien ihren Höhepunkt erreichten,\n"
@@ -70,16 +76,31 @@ def cited_answer(question: str = "Which weapons did Belarus deliver?") -> Answer
     )
 
 
-def abstained_answer(question: str = "Who won the 2022 World Cup?") -> Answer:
-    return Answer(
-        question=question,
-        answer="I could not find anything about this in the articles.",
-        abstained=True,
-        language="en",
-        mode="abstained",
-        backend="fake",
-        model="fake-echo",
-    )
+def abstained_answer(question: str = "Who won the 2022 World Cup?", **overrides: Any) -> Answer:
+    values: dict[str, Any] = {
+        "question": question,
+        "answer": "I could not find anything about this in the articles.",
+        "abstained": True,
+        "language": "en",
+        "mode": "abstained",
+        "abstain_reason": "no_evidence",
+        "backend": "fake",
+        "model": "fake-echo",
+    }
+    return Answer(**{**values, **overrides})
+
+
+def render_answer(answer: Answer, turn: int = 1) -> str:
+    return web.render_answer(answer, turn, Words.of(PROMPTS, answer.language))
+
+
+def render_sources(answers: Sequence[Answer]) -> str:
+    return web.render_sources(list(enumerate(answers, start=1)), PROMPTS)
+
+
+class FakeIndex:
+    location = "memory"
+    name = "fake-collection"
 
 
 class FakeAssistant:
@@ -91,6 +112,17 @@ class FakeAssistant:
         self.active = 0
         self.max_active = 0
         self._lock = threading.Lock()
+        self.prompts = PROMPTS
+        self.index = FakeIndex()
+        self.warmed = 0
+
+    def warm_up(self) -> Iterator[StatusEvent]:
+        if not self.warmed:
+            yield StatusEvent(text="Loading the model (fake · fake-echo)")
+        self.warmed += 1
+
+    def articles(self) -> list[Any]:
+        return []
 
     @property
     def llm_info(self) -> tuple[str, str]:
@@ -132,8 +164,9 @@ class FakeAssistant:
     ) -> Iterator[AnswerEvent]:
         yield StatusEvent(text="Searching the articles")
         answer = self._answer(question, history, k, filters)
-        for start in range(0, len(answer.answer), 10):
-            yield TokenEvent(text=answer.answer[start : start + 10])
+        yield StatusEvent(text="Checking the answer against its sources")
+        if not answer.abstained:
+            yield SentenceEvent(text="Azerbaijan received weapons from Belarus [3].")
         yield FinalEvent(answer=answer)
 
     def stats(self) -> IndexStats:
@@ -168,12 +201,13 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_markers_become_links_to_their_source_card() -> None:
-    rendered = web.render_answer(cited_answer(), turn=3)
+    rendered = render_answer(cited_answer(), 3)
     assert '<a class="na-cite" href="#na-src-3-1"' in rendered
-    assert ">[1]</a>" in rendered
+    # Hovering or focusing the marker previews its quote (a tooltip inside the link).
+    assert '>[1]<span class="na-tip" role="tooltip"' in rendered and QUOTE in rendered
     # A marker without a citation stays plain text instead of linking nowhere.
     assert "Unknown [7]." in rendered
-    sources = web.render_sources([cited_answer(), cited_answer()])
+    sources = render_sources([cited_answer(), cited_answer()])
     assert 'id="na-src-2-1"' in sources and 'id="na-src-1-1"' in sources
     assert sources.index('id="na-src-2-1"') < sources.index('id="na-src-1-1"'), "newest answer first"
 
@@ -182,24 +216,24 @@ def test_grouped_markers_each_get_a_link() -> None:
     answer = cited_answer().model_copy(
         update={"answer": "Both say so [1, 2].", "citations": [citation(), citation(marker=2)]}
     )
-    rendered = web.render_answer(answer, turn=1)
+    rendered = render_answer(answer, 1)
     assert 'href="#na-src-1-1"' in rendered and 'href="#na-src-1-2"' in rendered
 
 
 def test_answer_and_article_text_are_escaped() -> None:
-    rendered = web.render_answer(cited_answer(), turn=1)
+    rendered = render_answer(cited_answer(), 1)
     assert "<i>" not in rendered and "&lt;i&gt;x&lt;/i&gt;" in rendered
-    sources = web.render_sources([cited_answer()])
+    sources = render_sources([cited_answer()])
     assert "<script" not in sources and "<img" not in sources and "<b>" not in sources
     assert "&lt;script&gt;" in sources and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in sources
 
 
 def test_only_http_urls_are_linked() -> None:
-    safe = web.render_sources(
+    safe = render_sources(
         [cited_answer().model_copy(update={"citations": [citation(url="https://x.org/a")]})]
     )
     assert 'href="https://x.org/a"' in safe and 'rel="noopener noreferrer"' in safe
-    evil = web.render_sources(
+    evil = render_sources(
         [cited_answer().model_copy(update={"citations": [citation(url="javascript:alert(1)")]})]
     )
     assert "javascript:" not in evil
@@ -219,19 +253,21 @@ def test_quote_is_highlighted_inside_its_context() -> None:
 
 
 def test_source_card_shows_title_date_source_and_both_languages() -> None:
-    card = web.render_sources([cited_answer()])
+    card = render_sources([cited_answer()])
     assert "Bericht: Weißrussland" in card and "2024-06" in card and "Politico" in card
     assert ">de</span>" in card and "answer: en" in card
     assert 'lang="de"' in card
+    unknown = render_sources([cited_answer().model_copy(update={"citations": [citation(language="und")]})])
+    assert "na-lang" not in unknown, "no empty language badge"
 
 
 def test_abstention_is_styled_differently_from_an_answer() -> None:
-    abstained = web.render_answer(abstained_answer(), turn=1)
-    answered = web.render_answer(cited_answer(), turn=1)
-    assert 'class="na-abstain"' in abstained and "No answer in the articles" in abstained
+    abstained = render_answer(abstained_answer(), 1)
+    answered = render_answer(cited_answer(), 1)
+    assert 'class="na-abstain"' in abstained and "Nothing about this in the articles" in abstained
     assert "na-abstain" not in answered and 'class="na-answer"' in answered
-    assert "na-abstain" in web.render_sources([abstained_answer()])
-    assert "na-src-" not in web.render_sources([abstained_answer()])
+    assert "na-abstain" in render_sources([abstained_answer()])
+    assert "na-src-" not in render_sources([abstained_answer()])
 
 
 def test_error_message_is_escaped_and_styled() -> None:
@@ -343,36 +379,81 @@ def test_feedback_log_appends_jsonl(tmp_path: Path) -> None:
 # --- the app's handlers, called directly -------------------------------------------------------------
 
 
-def run_respond(app: Any, question: str, records: list[Any] | None = None) -> list[Any]:
+def run_respond(
+    app: Any, question: str, conversation: Any = None, library: Any = None, model: str | None = None
+) -> list[Any]:
     respond = handler(app, "respond")
     chat = [{"role": "user", "content": question}]
-    return list(respond(question, chat, records or [], 5, None, None, "", ""))
+    conversation = conversation or web.Conversation()
+    return list(respond(question, chat, conversation, library, 5, None, None, "", "", model))
 
 
 def test_chat_streams_then_shows_the_verified_answer_and_its_sources(settings: Settings) -> None:
     fake = FakeAssistant()
     app = web.build_app(fake, settings)  # type: ignore[arg-type]
     steps = run_respond(app, "Which weapons?")
-    assert len(steps) >= 3, "a placeholder, draft updates, then the final answer"
-    first_chat = steps[0][0]
-    assert "na-status" in first_chat[-1]["content"]
-    assert any("na-draft" in step[0][-1]["content"] for step in steps[1:-1])
-    chat, records, sources = steps[-1]
-    assert 'class="na-cite"' in chat[-1]["content"]
-    assert len(records) == 1 and records[0].message_index == 1
+    assert len(steps) >= 3, "a placeholder, progress updates, then the final answer"
+    bubbles = [step[0][-1]["content"] for step in steps]
+    assert "na-status" in bubbles[0] and "na-final" not in bubbles[0]
+    assert any("Loading the model (fake · fake-echo)" in b for b in bubbles), "the model load is a step"
+    # A verified sentence shows while the answer is worked on, without its draft marker.
+    partial = next(b for b in bubbles if "na-partial" in b)
+    assert "Azerbaijan received weapons from Belarus." in partial and "[3]" not in partial
+    chat, conversation, library, sources, choices = steps[-1]
+    assert 'class="na-final"' in chat[-1]["content"] and 'class="na-cite"' in chat[-1]["content"]
+    assert [t.question for t in conversation.turns] == ["Which weapons?"]
+    assert library["current"] == conversation.id and len(library["conversations"]) == 1
+    assert "evidence" not in library["conversations"][0]["turns"][0]["answer"], "kept small in the browser"
     assert '<mark class="na-quote">' in sources
+    assert choices["value"] == conversation.id
     # A follow-up carries the conversation so far.
-    run_respond(app, "And when?", records)
+    run_respond(app, "And when?", conversation, library)
     assert [t.content for t in fake.calls[-1][1]] == ["Which weapons?", cited_answer().answer]
+
+
+def test_the_draft_never_reaches_the_page(settings: Settings) -> None:
+    class Drafting(FakeAssistant):
+        def ask_stream(self, question: str, **kwargs: Any) -> Iterator[AnswerEvent]:
+            from assistant.types import TokenEvent
+
+            yield StatusEvent(text="Writing the answer")
+            yield TokenEvent(text="The peacekeepers left in the summer of 2020 [6].")
+            yield FinalEvent(answer=cited_answer(question))
+
+    steps = run_respond(web.build_app(Drafting(), settings), "When?")  # type: ignore[arg-type]
+    assert steps and not any("summer of 2020" in str(step[0]) for step in steps)
+
+
+def test_removed_sentences_are_said_in_words_with_details_a_click_away() -> None:
+    answer = cited_answer().model_copy(
+        update={
+            "removed": [Removed(sentence="They left in 2020 [2].", reason="2020 is not in the cited passage")]
+        }
+    )
+    rendered = render_answer(answer)
+    assert "1 sentence removed: 2020 is not in the cited passage" in rendered
+    assert '<details class="na-removed"><summary>' in rendered and "They left in 2020 [2]." in rendered
+    two = answer.model_copy(update={"removed": answer.removed * 2})
+    assert "2 sentences removed" in render_answer(two)
+
+
+def test_abstentions_say_why_with_related_reading() -> None:
+    nothing = render_answer(abstained_answer())
+    assert "Nothing about this in the articles" in nothing
+    related = abstained_answer(abstain_reason="not_answered", related=[citation()])
+    shown = render_answer(related)
+    assert "The articles do not answer this" in shown and "Related reading" in shown
+    assert "na-cite" not in shown, "related reading is not cited as an answer"
+    assert "Related reading" in render_sources([related])
 
 
 def test_over_long_question_in_the_chat_yields_a_message_not_an_exception(settings: Settings) -> None:
     fake = FakeAssistant()
     app = web.build_app(fake, settings)  # type: ignore[arg-type]
     steps = run_respond(app, "x" * (settings.answer.max_question_chars + 1))
-    chat, records, _ = steps[-1]
+    chat, conversation, _, _, _ = steps[-1]
     assert 'class="na-error"' in chat[-1]["content"] and "Please shorten it" in chat[-1]["content"]
-    assert records == [] and fake.calls == []
+    assert conversation.history() == [] and fake.calls == []
 
 
 def test_service_errors_become_messages(settings: Settings) -> None:
@@ -386,23 +467,74 @@ def test_service_errors_become_messages(settings: Settings) -> None:
     assert "Cannot reach Ollama" in steps[-1][0][-1]["content"]
 
 
+def test_stop_keeps_the_conversation_and_marks_the_question(settings: Settings) -> None:
+    app = web.build_app(FakeAssistant(), settings)  # type: ignore[arg-type]
+    chat, conversation, library, _, _ = run_respond(app, "Which weapons?")[-1]
+    asked = [
+        *chat,
+        {"role": "user", "content": "And when?"},
+        {"role": "assistant", "content": web.render_progress("Writing the answer", 3, [])},
+    ]
+    chat, stopped, library, _, _ = handler(app, "stop")("And when?", asked, conversation, library)
+    assert [t.question for t in stopped.turns] == ["Which weapons?", "And when?"]
+    assert stopped.turns[0].answer is not None and stopped.turns[1].note == "stopped"
+    assert "na-stopped" in chat[-1]["content"] and "na-final" in chat[1]["content"]
+    assert stopped.history() == conversation.history(), "a stopped question is not context for the next"
+
+
+def test_conversations_are_listed_reopened_and_deleted(settings: Settings) -> None:
+    app = web.build_app(FakeAssistant(), settings)  # type: ignore[arg-type]
+    _, first, library, _, _ = run_respond(app, "Which weapons?")[-1]
+    _, _, library, _, _ = handler(app, "new_conversation")(library)
+    _, second, library, _, choices = run_respond(app, "Who won the World Cup?", None, library)[-1]
+    assert [c[1] for c in choices["choices"]] == [second.id, first.id], "newest first"
+    chat, reopened, library, _, _ = handler(app, "open_conversation")(first.id, library)
+    assert reopened.id == first.id and "na-final" in chat[-1]["content"]
+    assert handler(app, "restore")(library)[1].id == first.id, "a reload reopens the open one"
+    _, shown, library, _, choices = handler(app, "delete_conversation")(reopened, library)
+    assert [c[1] for c in choices["choices"]] == [second.id] and shown.id == second.id
+
+
 def test_thumbs_write_feedback_jsonl(settings: Settings) -> None:
     app = web.build_app(FakeAssistant(), settings)  # type: ignore[arg-type]
-    _, records, _ = run_respond(app, "Which weapons?")[-1]
+    _, conversation, _, _, _ = run_respond(app, "Which weapons?")[-1]
     rate = handler(app, "rate")
     like = gr.LikeData(None, {"index": 1, "value": "", "liked": True})
-    status, entry = rate(records, "precise", like)
+    status, entry = rate(conversation, "precise", like)
     assert "helpful" in status and entry["rating"] == 1
+    assert str(settings.web.feedback_path) in status, "the page says where feedback is kept"
     message, _, _ = handler(app, "save_comment")("even better", entry)
-    assert message == "Comment saved."
+    assert "saved" in message
     lines = [json.loads(line) for line in settings.web.feedback_path.read_text(encoding="utf-8").splitlines()]
     assert [(line["id"], line["comment"]) for line in lines] == [
         (entry["id"], "precise"),
         (entry["id"], "even better"),
     ]
-    # Rating the user's own message is not feedback on an answer.
-    status, entry = rate(records, "", gr.LikeData(None, {"index": 0, "value": "", "liked": False}))
+    # Rating the user's own message is not feedback on an answer, nor is a stopped question.
+    status, entry = rate(conversation, "", gr.LikeData(None, {"index": 0, "value": "", "liked": False}))
     assert entry is None and len(settings.web.feedback_path.read_text().splitlines()) == 2
+    stopped = conversation.with_turn(web.SavedTurn(question="And when?", note="stopped"))
+    status, entry = rate(stopped, "", gr.LikeData(None, {"index": 3, "value": "", "liked": True}))
+    assert entry is None and status == "Only answers can be rated."
+
+
+def test_thumbs_become_eval_cases_with_import_feedback(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from assistant.evaluation.cases import parse_cases
+    from assistant.interfaces.cli import main
+
+    app = web.build_app(FakeAssistant(), settings)  # type: ignore[arg-type]
+    _, conversation, _, _, _ = run_respond(app, "Which weapons did Belarus deliver?")[-1]
+    handler(app, "rate")(conversation, "", gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    capsys.readouterr()
+    assert main(["eval", "--import-feedback", str(settings.web.feedback_path)]) == 0
+    (case,) = parse_cases(yaml.safe_load(capsys.readouterr().out), "stdout")
+    assert case.question == "Which weapons did Belarus deliver?" and case.expected_articles == [
+        "000_politico"
+    ]
 
 
 # --- a launched app ----------------------------------------------------------------------------------

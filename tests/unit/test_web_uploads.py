@@ -72,6 +72,7 @@ def test_the_report_names_uploaded_files_not_server_paths(tmp_path: Path, real: 
     ]
     report = handler(app, "ingest_files")(files, "", progress=no_progress)
     assert report.startswith("Added 2, updated 0")
+    assert "articles from **ezb.txt, leer.txt, feed.jsonl**;" in report, "it names what was uploaded"
     assert "- `leer.txt`: empty file" in report
     assert "- `feed.jsonl`: line 2: invalid JSON" in report
     assert str(tmp_path) not in report and "gradio" not in report and "~" not in report

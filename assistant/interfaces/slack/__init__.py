@@ -1,4 +1,5 @@
-"""Slack bot (Bolt): answers @mentions, DMs and `/ask` with the cited `Answer` of `Assistant.ask`.
+"""Slack bot (Bolt): answers @mentions, DMs and its slash command (`/ask` unless configured) with the
+verified, cited answer of the service, updating its reply in place while it works.
 
 `render` writes mrkdwn, `stores` remembers threads and users, `bot` holds the listeners, `client`
 the Web API client; `socket_mode` and `http` connect to Slack, `serve` runs until stopped.
@@ -20,8 +21,9 @@ from assistant.interfaces.slack.render import (
     escape,
     question_from_slack,
     render_answer,
+    render_progress,
 )
-from assistant.interfaces.slack.serve import run
+from assistant.interfaces.slack.serve import check, run
 from assistant.interfaces.slack.socket_mode import start_socket_mode
 
 __all__ = [
@@ -29,10 +31,12 @@ __all__ = [
     "MESSAGE_LIMIT",
     "SHARE_ACTION_ID",
     "build_app",
+    "check",
     "ephemeral_blocks",
     "escape",
     "question_from_slack",
     "render_answer",
+    "render_progress",
     "run",
     "serve_http",
     "start_socket_mode",

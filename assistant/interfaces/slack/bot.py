@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
 from assistant.config import SlackSettings
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, GenerationError
+from assistant.interfaces.answering import answer_events
 from assistant.interfaces.slack.client import bot_client
 from assistant.interfaces.slack.render import (
     MESSAGE_LIMIT,
@@ -26,9 +28,12 @@ from assistant.interfaces.slack.render import (
     pack,
     question_from_slack,
     render_answer,
+    render_progress,
 )
 from assistant.interfaces.slack.stores import Histories, RateLimiter, SeenOnce, Shareable, Shares
-from assistant.types import Turn
+from assistant.interfaces.vocabulary import Words
+from assistant.text.language import detect_language
+from assistant.types import Answer, AnswerEvent, FinalEvent, SentenceEvent, StatusEvent, Turn
 
 if TYPE_CHECKING:
     from assistant.service import Assistant
@@ -39,8 +44,10 @@ _THINKING = "_:hourglass_flowing_sand: Looking through the articles…_"
 _FAILED = ":warning: Sorry, something went wrong while answering. The details are in the bot's log."
 _HELP = (
     "Ask me about the news articles, for example `@{name} What did the ECB decide on interest rates?` "
-    "or `/ask …`. I answer with numbered sources and quotes, and say so when the articles do not tell."
+    "or `{command} …`. I answer with numbered sources and quotes, and say so when the articles do not tell."
 )
+# chat.update is rate-limited (Tier 3, about 50 a minute): progress replaces the reply at most this often.
+PROGRESS_EVERY_S = 1.5
 
 
 def build_app(assistant: Assistant, settings: SlackSettings, *, workers: int = 1) -> App:
@@ -68,7 +75,7 @@ def build(assistant: Assistant, settings: SlackSettings, *, workers: int = 1) ->
     app.use(bot.dedupe_events)
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
-    app.command("/ask")(bot.on_ask)
+    app.command(settings.command)(bot.on_ask)
     app.action(SHARE_ACTION_ID)(bot.on_share)
     return app, bot
 
@@ -86,6 +93,7 @@ class Bot:
         self, assistant: Assistant, settings: SlackSettings, auth: SlackResponse, workers: int
     ) -> None:
         self.assistant = assistant
+        self.command = settings.command
         self.bot_user_id = str(auth.get("user_id") or "")
         self.bot_name = str(auth.get("user") or "assistant")
         self.seen = SeenOnce()
@@ -129,7 +137,7 @@ class Bot:
         user = str(command.get("user_id") or "")
         question = question_from_slack(str(command.get("text") or ""), self.bot_user_id)
         if not question:
-            ack(text=_HELP.format(name=self.bot_name))
+            ack(text=_HELP.format(name=self.bot_name, command=self.command))
             return
         wait = self.limiter.check(user)
         if wait:
@@ -150,7 +158,7 @@ class Bot:
         item = self.shares.get(key)
         if item is None or item.user != user:
             respond(
-                text="This answer is no longer available to share. Ask again with `/ask`.",
+                text=f"This answer is no longer available to share. Ask again with `{self.command}`.",
                 replace_original=False,
             )
             return
@@ -196,7 +204,10 @@ class Bot:
         question = question_from_slack(str(event.get("text") or ""), self.bot_user_id)
         if not question:
             client.chat_postEphemeral(
-                channel=channel, user=user, thread_ts=thread_ts, text=_HELP.format(name=self.bot_name)
+                channel=channel,
+                user=user,
+                thread_ts=thread_ts,
+                text=_HELP.format(name=self.bot_name, command=self.command),
             )
             return
         wait = self.limiter.check(user)
@@ -212,36 +223,54 @@ class Bot:
         self, client: WebClient, channel: str, thread_ts: str, reply_ts: str, question: str
     ) -> None:
         key = f"{channel}:{thread_ts}"
+        language = detect_language(question, default="en")
+
+        def show(text: str) -> None:
+            client.chat_update(channel=channel, ts=reply_ts, text=text)
+
         try:
-            answer = self.assistant.ask(question, history=self.histories.get(key))
+            answer = self._answer(question, self.histories.get(key), _Progress(show, language))
         except AssistantError as err:
-            client.chat_update(channel=channel, ts=reply_ts, text=f":warning: {escape(str(err))}")
+            show(f":warning: {escape(str(err))}")
             return
         except Exception:
             log.exception("Answering in %s (thread %s) failed", channel, thread_ts)
-            client.chat_update(channel=channel, ts=reply_ts, text=_FAILED)
+            show(_FAILED)
             return
         self.histories.add(
             key, Turn(role="user", content=question), Turn(role="assistant", content=answer.answer)
         )
-        parts = render_answer(answer)
-        client.chat_update(channel=channel, ts=reply_ts, text=parts[0])
+        parts = render_answer(answer, Words.of(self.assistant.prompts, answer.language))
+        show(parts[0])
         for part in parts[1:]:
             client.chat_postMessage(
                 channel=channel, thread_ts=thread_ts, text=part, unfurl_links=False, unfurl_media=False
             )
 
+    def _answer(self, question: str, history: list[Turn], progress: _Progress | None = None) -> Answer:
+        """The verified answer; `progress` sees each step and each verified sentence on the way."""
+        events = answer_events(self.assistant, question, history)
+        try:
+            for event in events:
+                if isinstance(event, FinalEvent):
+                    return event.answer
+                if progress is not None:
+                    progress.saw(event)
+        finally:
+            events.close()
+        raise GenerationError("The answer stream ended without a final answer.")
+
     def _answer_command(self, respond: Respond, user: str, question: str) -> None:
         try:
-            answer = self.assistant.ask(question)
+            answer = self._answer(question, [])
         except AssistantError as err:
             respond(text=f":warning: {escape(str(err))}", replace_original=True)
             return
         except Exception:
-            log.exception("Answering /ask failed")
+            log.exception("Answering %s failed", self.command)
             respond(text=_FAILED, replace_original=True)
             return
-        parts = render_answer(answer)
+        parts = render_answer(answer, Words.of(self.assistant.prompts, answer.language))
         share_id = self.shares.put(Shareable(user, question, parts, answer.language))
         respond(
             text=parts[0],
@@ -273,6 +302,35 @@ class Bot:
         if ahead:
             return f"{_THINKING} _({ahead} question{'s' if ahead > 1 else ''} ahead of yours)_"
         return _THINKING
+
+
+class _Progress:
+    """Shows an answer's progress in the "thinking" reply: the current step with its elapsed time,
+    and the sentences verified so far, at most every PROGRESS_EVERY_S."""
+
+    def __init__(self, show: Callable[[str], None], language: str) -> None:
+        self._show = show
+        self._language = language
+        self._status = "Starting"
+        self._since = time.monotonic()
+        self._sentences: list[str] = []
+        self._last = time.monotonic()
+        self._shown = ""
+
+    def saw(self, event: AnswerEvent) -> None:
+        if isinstance(event, StatusEvent):
+            self._status, self._since = event.text, time.monotonic()
+        elif isinstance(event, SentenceEvent):
+            self._sentences.append(event.text)
+        else:
+            return
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_S:
+            return
+        text = render_progress(self._status, now - self._since, self._sentences, self._language)
+        if text != self._shown:
+            self._show(text)
+            self._shown, self._last = text, now
 
 
 def _rate_limited(wait_s: float, limiter: RateLimiter) -> str:

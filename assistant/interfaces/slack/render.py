@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.interfaces.vocabulary import Words, without_markers
 from assistant.types import Answer, Citation
 
 SHARE_ACTION_ID = "share_answer"
@@ -17,15 +18,16 @@ MESSAGE_LIMIT = 3000
 
 @dataclass(frozen=True)
 class Labels:
-    sources: str
-    abstained: str
+    """Slack's own words (the answer's are the shared vocabulary, interfaces/vocabulary.py)."""
+
     share: str
     asked: str
+    working: str
 
 
 _LABELS = {
-    "en": Labels("Sources", "Not found in the articles", "Share in channel", "asked"),
-    "de": Labels("Quellen", "In den Artikeln nicht gefunden", "Im Kanal teilen", "fragte"),
+    "en": Labels("Share in channel", "asked", "still working; verified so far"),
+    "de": Labels("Im Kanal teilen", "fragte", "noch in Arbeit; bisher geprüft"),
 }
 
 
@@ -34,26 +36,41 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_answer(answer: Answer) -> list[str]:
+def render_answer(answer: Answer, words: Words) -> list[str]:
     """The answer as Slack mrkdwn messages, each within `MESSAGE_LIMIT` characters.
 
     [n] markers stay in the text; a sources list follows with title, source, date and the quote as a
-    block quote. Article and model text is escaped, so it can neither format links nor ping @channel.
+    block quote. An abstention says why, with the related reading. Article and model text is
+    escaped, so it can neither format links nor ping @channel.
     """
-    words = labels(answer.language)
     body = escape(answer.answer.strip())
     pieces: list[tuple[str, str]] = []  # (separator before the piece, piece)
+    if understood := words.understood_as(answer):
+        pieces.append(("", f"_{escape(understood)}_"))
     if answer.abstained:
-        pieces.append(("", f":grey_question: *{words.abstained}*"))
+        pieces.append(("\n", f":grey_question: *{escape(words.abstention_title(answer))}*"))
         if body:
             pieces.append(("\n", body))
     else:
-        pieces.append(("", body or "…"))
-    if answer.citations:
-        pieces.append(("\n\n", f"*{words.sources}*"))
-        for citation in sorted(answer.citations, key=lambda c: c.marker):
-            pieces.append(("\n", _render_citation(citation)))
-    return pack(pieces, MESSAGE_LIMIT)
+        pieces.append(("\n", body or "…"))
+    if answer.removed:
+        pieces.append(("\n", f"_{escape(words.removed_summary(answer.removed))}_"))
+    for label, spans in ((words("sources"), answer.citations), (words("related_reading"), answer.related)):
+        if spans:
+            pieces.append(("\n\n", f"*{escape(label)}*"))
+            for citation in sorted(spans, key=lambda c: c.marker):
+                pieces.append(("\n", _render_citation(citation, words)))
+    return pack([(sep if i else "", piece) for i, (sep, piece) in enumerate(pieces)], MESSAGE_LIMIT)
+
+
+def render_progress(status: str, elapsed: float, sentences: Sequence[str], language: str = "en") -> str:
+    """The "thinking" reply, updated in place: the current step, and what has been verified so far."""
+    clock = f" ({elapsed:.0f} s)" if elapsed >= 1 else ""
+    text = f"_:hourglass_flowing_sand: {escape(status)}…{clock}_"
+    if sentences:
+        shown = escape(" ".join(without_markers(s) for s in sentences))
+        text += f"\n_{labels(language).working}:_ {shown}"
+    return text[:MESSAGE_LIMIT]
 
 
 def ephemeral_blocks(
@@ -97,8 +114,8 @@ def labels(language: str) -> Labels:
     return _LABELS.get(language[:2].lower(), _LABELS["en"])
 
 
-def _render_citation(citation: Citation) -> str:
-    title = escape(citation.title.strip() or citation.article_id)
+def _render_citation(citation: Citation, words: Words) -> str:
+    title = escape(words.title(citation))
     if citation.url and citation.url.startswith(("http://", "https://")):
         title = f"<{escape(citation.url).replace('|', '%7C')}|{title.replace('|', '/')}>"
     meta = " · ".join(escape(value) for value in (citation.source, citation.date) if value)

@@ -14,9 +14,9 @@ from slack_bolt import App
 from assistant.config import SlackSettings
 from assistant.errors import ConfigError
 from assistant.interfaces.slack.bot import build
-from assistant.interfaces.slack.client import required_token
+from assistant.interfaces.slack.client import bot_client, required_token
 from assistant.interfaces.slack.http import EVENTS_PATH, serve_http
-from assistant.interfaces.slack.socket_mode import start_socket_mode
+from assistant.interfaces.slack.socket_mode import socket_url, start_socket_mode
 
 if TYPE_CHECKING:
     from assistant.service import Assistant
@@ -43,21 +43,47 @@ def run(
         )
     app, bot = build(assistant, settings)
     ready = on_ready or log.info
+    reads = _index_line(assistant)
     try:
         with _stops_on_signals():
             if mode == "socket":
-                _serve_socket_mode(app, settings, bot.bot_name, ready)
+                _serve_socket_mode(app, settings, f"@{bot.bot_name}, {reads}", ready)
             else:
-                _serve_http(app, settings, host, port, ready)
+                _serve_http(app, settings, host, port, f"@{bot.bot_name}, {reads}", ready)
     except KeyboardInterrupt:
         pass
     finally:
         bot.close()
 
 
-def _serve_socket_mode(app: App, settings: SlackSettings, name: str, ready: Callable[[str], None]) -> None:
+def _index_line(assistant: Assistant) -> str:
+    stats = assistant.stats()
+    return f"index: {stats.location} (collection {stats.collection}), {stats.articles} articles"
+
+
+def check(assistant: Assistant, settings: SlackSettings, *, mode: Literal["socket", "http"]) -> list[str]:
+    """`assistant slack --check`: each token tried against Slack and the index the bot would read,
+    as lines to print; nothing is started. Raises ConfigError / BackendUnavailableError on the first
+    problem, with what to do about it."""
+    client, auth = bot_client(settings)
+    team = f" in workspace {auth.get('team')}" if auth.get("team") else ""
+    lines = [f"bot token: OK, the bot is @{auth.get('user')}{team}"]
+    if mode == "socket":
+        socket_url(client, settings)
+        lines.append("app token: OK, Socket Mode can connect")
+    elif settings.signing_secret and settings.signing_secret.get_secret_value().strip():
+        lines.append("signing secret: set (it is checked against Slack's first request)")
+    else:
+        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials).")
+    lines.append(f"slash command: {settings.command} (the app's manifest must name the same)")
+    lines.append(_index_line(assistant))
+    lines.append(f"Ready: `assistant slack{' --mode http' if mode == 'http' else ''}` would start the bot.")
+    return lines
+
+
+def _serve_socket_mode(app: App, settings: SlackSettings, who: str, ready: Callable[[str], None]) -> None:
     handler = start_socket_mode(app, settings)
-    ready(f"Connected to Slack in Socket Mode as @{name}. Press Ctrl+C to stop.")
+    ready(f"Connected to Slack in Socket Mode as {who}. Press Ctrl+C to stop.")
     try:
         threading.Event().wait()
     finally:
@@ -65,7 +91,7 @@ def _serve_socket_mode(app: App, settings: SlackSettings, name: str, ready: Call
 
 
 def _serve_http(
-    app: App, settings: SlackSettings, host: str, port: int, ready: Callable[[str], None]
+    app: App, settings: SlackSettings, host: str, port: int, who: str, ready: Callable[[str], None]
 ) -> None:
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
     server = serve_http(app, host=host, port=port, signing_secret=secret)
@@ -74,7 +100,9 @@ def _serve_http(
     # Socket Mode, and stopping is the same in both modes.
     serving = threading.Thread(target=server.serve_forever, name="slack-http", daemon=True)
     serving.start()
-    ready(f"Slack events endpoint: http://{bound_host!s}:{bound_port}{EVENTS_PATH} (Ctrl+C to stop)")
+    ready(
+        f"Serving Slack's events as {who} at http://{bound_host!s}:{bound_port}{EVENTS_PATH} (Ctrl+C to stop)"
+    )
     try:
         while serving.is_alive():
             serving.join(0.5)

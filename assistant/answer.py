@@ -213,6 +213,15 @@ class Answerer:
             answer.answer = f"{text} {self._missing(checked.kind, language)}"
             answer.citations, answer.abstained, answer.mode = citations, False, "generated"
             return answer
+        # The sentences already shown as verified give way to the quote: the reader is told why.
+        fact = "date" if checked.kind == "when" else "number"
+        for sentence in kept:
+            _drop(
+                answer,
+                sentence.sentence,
+                f"no {fact}: the passage that holds it is quoted instead",
+                f"it does not give the {fact} asked for; the passage that does is quoted instead",
+            )
         return self._fallback(answer, holding or evidence, question, language, llm, on_topic)
 
     def _missing(self, kind: QuestionKind, language: str) -> str:

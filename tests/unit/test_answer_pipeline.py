@@ -243,6 +243,9 @@ def test_a_number_question_answered_without_the_number_gets_the_passage_that_has
     assert "2.000" in answer.evidence[0].quote  # the hashing embedder ranks the figure's sentence first
     assert answer.mode == "extractive" and "2.000" in answer.answer
     assert answer.citations[0].quote == answer.evidence[0].quote
+    # The sentence that was streamed as verified gave way to the quote: the reader is told so.
+    assert [r.sentence for r in answer.removed] == ["Russische Friedenstruppen wurden entsandt."]
+    assert "number" in answer.removed[0].reason
 
 
 def test_a_follow_up_that_still_points_back_searches_with_the_previous_question() -> None:

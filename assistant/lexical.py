@@ -54,6 +54,16 @@ from assistant.types import Chunk, Filters
 
 log = logging.getLogger(__name__)
 
+
+def _bm25s() -> Any:
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG when imported; how much a library logs is the application's
+    # choice, so its logger goes back to inheriting the application's level.
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 # 3: terms from assistant.text; 4: bm25s. A cache of another format or bm25s version is rebuilt.
 _FORMAT = 4
 
@@ -106,7 +116,7 @@ class Bm25Index:
 
     @classmethod
     def build(cls, chunks: Iterable[Chunk], generation: str) -> Bm25Index:
-        import bm25s
+        bm25s = _bm25s()
 
         index = cls(generation=generation)
         sources: list[str] = []
@@ -187,6 +197,7 @@ class LexicalCache:
     def _load(self, generation: str) -> Bm25Index | None:
         if self._file is None or not self._file.is_file():
             return None
+        _bm25s()  # the pickle imports it: quiet its logger first
         try:
             with self._file.open("rb") as fh:
                 fmt, stored = pickle.load(fh)

@@ -99,3 +99,12 @@ def test_empty_index_unknown_terms_and_termless_chunks() -> None:
     assert index.search("zzzz qqqq", 3) == [] and index.search("und", 3) == []
     assert [h[0] for h in index.search("Vienna Waffen", 3, Filters(languages=["en"]))] == ["c3"]
     assert index.search("Vienna", 3, Filters(sources=["no such source"])) == []
+
+
+def test_bm25s_does_not_log_at_debug_unless_the_application_asks() -> None:
+    import logging
+
+    from assistant.lexical import _bm25s
+
+    _bm25s()
+    assert logging.getLogger("bm25s").level == logging.NOTSET  # bm25s itself sets DEBUG on import

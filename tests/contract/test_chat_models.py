@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -344,3 +345,34 @@ def test_embedded_prompt_cache_carries_the_system_prompt_to_a_new_process(tmp_pa
     with EmbeddedChatModel(settings) as third:
         assert complete(third, messages, max_tokens=8) == fresh
         assert third.last_stats is not None and third.last_stats.reused_tokens == 0
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.model
+def test_embedded_caller_waiting_for_the_first_token_can_be_interrupted(embedded: EmbeddedChatModel) -> None:
+    # A stop button (interfaces/pump.py) ends an answer by raising in the thread that reads the
+    # stream: that must work while the worker is still prefilling, before any token exists.
+    import ctypes
+
+    # About 750 prompt tokens: seconds of prefill before the first token, even on a fast CPU.
+    prompt: list[Message] = [LONG[0], {"role": "user", "content": LONG[1]["content"] * 30}]
+    outcome: list[str] = []
+
+    def read() -> None:
+        try:
+            complete(embedded, prompt, max_tokens=64)
+            outcome.append("finished")
+        except _Interrupted:
+            outcome.append("interrupted")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.5)  # the worker is prefilling the long prompt: no token yet
+    assert reader.ident is not None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(reader.ident), ctypes.py_object(_Interrupted))
+    reader.join(timeout=3)
+    assert not reader.is_alive() and outcome == ["interrupted"]
+    assert complete(embedded, ECHO, max_tokens=4)  # and the model is free again

@@ -213,15 +213,7 @@ class Answerer:
             answer.answer = f"{text} {self._missing(checked.kind, language)}"
             answer.citations, answer.abstained, answer.mode = citations, False, "generated"
             return answer
-        # The sentences already shown as verified give way to the quote: the reader is told why.
-        fact = "date" if checked.kind == "when" else "number"
-        for sentence in kept:
-            _drop(
-                answer,
-                sentence.sentence,
-                f"no {fact}: the passage that holds it is quoted instead",
-                f"it does not give the {fact} asked for; the passage that does is quoted instead",
-            )
+        _give_way(answer, kept, checked.kind)
         return self._fallback(answer, holding or evidence, question, language, llm, on_topic)
 
     def _missing(self, kind: QuestionKind, language: str) -> str:
@@ -393,6 +385,19 @@ class Answerer:
         answer.abstain_reason = "not_answered"
         answer.related = [to_citation(e, i) for i, e in enumerate(evidence[:_RELATED_READING], start=1)]
         return answer
+
+
+def _give_way(answer: Answer, kept: Sequence[SentenceCheck], kind: QuestionKind) -> None:
+    """Sentences already shown as verified give way to a quote that holds the date or number asked
+    for: the reader is told why they are gone."""
+    fact = "date" if kind == "when" else "number"
+    for sentence in kept:
+        _drop(
+            answer,
+            sentence.sentence,
+            f"no {fact}: the passage that holds it is quoted instead",
+            f"it does not give the {fact} asked for; the passage that does is quoted instead",
+        )
 
 
 def _drop(answer: Answer, sentence: str, reason: str, plain: str) -> None:

@@ -35,7 +35,7 @@ def _fold(text: str) -> str:
 def fact_found(alternatives: Sequence[str], answer: str) -> bool:
     """Whether one of the alternatives occurs in the answer (eval-metric semantics when available)."""
     try:
-        from assistant.evaluation.metrics import matches
+        from assistant.evaluation.claims import matches
     except ImportError:  # the eval package is optional for the benchmark
         matches = None
     for alt in alternatives:

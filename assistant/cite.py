@@ -138,7 +138,33 @@ def _check_line(
         check.reason = f"cites {unknown}, which is not among the evidence"
         check.plain = "it cites a passage that does not exist"
         return check
-    cited = [by_marker[m] for m in markers]
+    facts = _Facts(sentence_language, numbers, names)
+    return _check_cited(
+        check, line, [by_marker[m] for m in markers], question, language, facts, lexicon, kind
+    )
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a draft sentence asserts that can be looked up: its language, numbers and names."""
+
+    language: str
+    numbers: set[str]
+    names: Sequence[Name]
+
+
+def _check_cited(
+    check: SentenceCheck,
+    line: DraftLine,
+    cited: list[Evidence],
+    question: str,
+    language: str,
+    facts: _Facts,
+    lexicon: Lexicon | None,
+    kind: QuestionKind,
+) -> SentenceCheck:
+    """The anchors of a sentence that cites passages: its numbers and names must be in them."""
+    sentence, sentence_language, numbers, names = line.sentence, facts.language, facts.numbers, facts.names
     if line.span and any(span_in_quote(line.span, e.quote) for e in cited):
         check.span = line.span
     check.language_ok = sentence_language == language

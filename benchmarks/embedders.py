@@ -292,7 +292,7 @@ def _markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.embedders", description=__doc__.split("\n")[0])
     p.add_argument("mode", nargs="?", choices=["all", "speed"], default="all")
     p.add_argument("--backend", choices=BACKENDS, help="speed mode: the one embedder to time")
@@ -310,6 +310,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--name", default=f"embedder-{dt.date.today().isoformat()}")
     p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def _speed_only(args: argparse.Namespace) -> int:
+    embedder = make(args.backend)
+    samples, rows = real_chunks(args.gnad)
+    texts = (rows or samples)[: args.chunks]
+    secs = _embed_timed(embedder, texts, Settings().embedding.batch_size)
+    rate = len(texts) / secs
+    print(f"{args.backend} ({embedder.id}): {len(texts)} chunks in {secs:.2f} s, {rate:.2f} chunks/s")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = _parser()
     args = p.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s"
@@ -317,13 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mode == "speed":
         if not args.backend:
             p.error("speed needs --backend")
-        embedder = make(args.backend)
-        samples, rows = real_chunks(args.gnad)
-        texts = (rows or samples)[: args.chunks]
-        secs = _embed_timed(embedder, texts, Settings().embedding.batch_size)
-        rate = len(texts) / secs
-        print(f"{args.backend} ({embedder.id}): {len(texts)} chunks in {secs:.2f} s, {rate:.2f} chunks/s")
-        return 0
+        return _speed_only(args)
 
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     embedders = {name: make(name) for name in BACKENDS}

@@ -6,41 +6,39 @@ The manifest is also what readers trust: search, iteration and counts only show 
 lists, so an article is visible once complete and a half-written one never is (see `_visible`).
 
 Every Chroma or OS failure leaves this module as a typed error that names the index and what to do
-(read-only folder, full disk, a damaged file, an unreachable server); a read-only index is read
-from a private copy, because Chroma writes to its database even when opened only to read.
+(chroma_storage.py: read-only folder, full disk, a damaged file, an unreachable server); a read-only
+index is read from a private copy, because Chroma writes to its database even when opened only to
+read. How chunks and filters map to Chroma's metadata is in chroma_records.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import errno
-import json
 import logging
-import os
-import re
 import shutil
-import tempfile
 import time
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.backends.base import ArticleRecord, Vectors
-from assistant.dates import date_number
+from assistant.backends.chroma_records import article_records, chunk_from, chunk_metadata, where_clause
+from assistant.backends.chroma_storage import (
+    LOCK_FILE,
+    connect,
+    open_folder,
+    read_only_error,
+    translate,
+    writer_lock,
+)
 from assistant.errors import (
     AssistantError,
-    BackendUnavailableError,
     EmptyIndexError,
-    IndexBusyError,
-    IndexFullError,
     IndexMismatchError,
-    IndexReadOnlyError,
-    IndexStorageError,
 )
 from assistant.types import Chunk, Filters
 
@@ -51,116 +49,6 @@ _MANIFEST_SUFFIX = "--articles"
 _MAX_BATCH = 2000
 # Values per `$in` filter: keeps each metadata query's SQL small.
 _MAX_IN = 500
-_SQLITE_FILE = "chroma.sqlite3"
-LOCK_FILE = "ingest.lock"
-# Below this much free space a failed write is put down to a full disk (SQLite and the HNSW files
-# need room for journals and compaction, so they fail well before the last byte).
-_LOW_DISK_BYTES = 64 * 1024 * 1024
-_READ_ONLY_MARKERS = ("readonly database", "read-only file system", "read only file system")
-_FULL_MARKERS = ("database or disk is full", "no space left", "disk quota exceeded")
-
-
-def _chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
-    return {
-        "article_id": chunk.article_id,
-        "title": chunk.title,
-        "source": chunk.source,
-        "date": chunk.date or "",
-        "date_num": date_number(chunk.date),
-        "language": chunk.language,
-        "url": chunk.url or "",
-        "origin": chunk.origin,
-        "start": chunk.start,
-        "end": chunk.end,
-        "index": chunk.index,
-        "article_hash": chunk.article_hash,
-    }
-
-
-def _chunk_from(chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chunk:
-    return Chunk(
-        id=chunk_id,
-        article_id=str(meta.get("article_id", "")),
-        text=text,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        index=int(meta.get("index", 0)),
-        title=str(meta.get("title", "")),
-        source=str(meta.get("source", "")),
-        date=str(meta["date"]) if meta.get("date") else None,
-        language=str(meta.get("language", "und")),
-        url=str(meta["url"]) if meta.get("url") else None,
-        origin=str(meta.get("origin", "")),
-        article_hash=str(meta.get("article_hash", "")),
-    )
-
-
-def where_clause(filters: Filters | None) -> dict[str, Any] | None:
-    if filters is None or filters.is_empty():
-        return None
-    clauses: list[dict[str, Any]] = []
-    if filters.sources:
-        clauses.append({"source": {"$in": list(filters.sources)}})
-    if filters.languages:
-        clauses.append({"language": {"$in": list(filters.languages)}})
-    if filters.date_from:
-        clauses.append({"date_num": {"$gte": date_number(filters.date_from)}})
-    if filters.date_to:
-        clauses.append({"date_num": {"$lte": date_number(filters.date_to, end=True)}})
-    if filters.date_to and not filters.date_from:
-        # Undated articles match no date range (the lexical side agrees).
-        clauses.append({"date_num": {"$gt": 0}})
-    if len(clauses) == 1:
-        return clauses[0]
-    return {"$and": clauses}
-
-
-def _short(text: str, limit: int = 200) -> str:
-    line = (text.strip().splitlines() or [""])[0]
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _error_numbers(exc: BaseException) -> set[int]:
-    numbers: set[int] = set()
-    seen: BaseException | None = exc
-    while seen is not None and len(numbers) < 10:
-        if isinstance(seen, OSError) and seen.errno is not None:
-            numbers.add(seen.errno)
-        seen = seen.__cause__ or seen.__context__
-    return numbers
-
-
-def _free_bytes(path: str) -> int | None:
-    try:
-        return shutil.disk_usage(path).free
-    except OSError:
-        return None
-
-
-def _writable(folder: Path) -> bool:
-    """Whether this process may write the index folder (access() also knows read-only mounts)."""
-    database = folder / _SQLITE_FILE
-    return os.access(folder, os.W_OK) and (not database.exists() or os.access(database, os.W_OK))
-
-
-def _persistent_client(path: str) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    return chromadb.PersistentClient(
-        path=path, settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    )
-
-
-def _copy_for_reading(folder: Path) -> Path:
-    """A private copy of a read-only index, for reading: Chroma writes to its database on open (its
-    migrations and log compaction), which a read-only folder refuses."""
-    copy = Path(tempfile.mkdtemp(prefix="news-assistant-readonly-"))
-    ignore = shutil.ignore_patterns(LOCK_FILE + "*", "*.bm25.pkl*")
-    shutil.copytree(folder, copy / "index", ignore=ignore)
-    size = sum(f.stat().st_size for f in (copy / "index").rglob("*") if f.is_file())
-    log.info("the index folder %s is read-only: reading a copy (%.1f MB) in %s", folder, size / 1e6, copy)
-    return copy
 
 
 class ChromaIndex:
@@ -195,40 +83,12 @@ class ChromaIndex:
     def persistent(cls, path: str, name: str, *, embedder_id: str, dim: int) -> ChromaIndex:
         """The index in folder `path` (created if missing). A folder this process cannot write is
         opened from a private copy: reads work, writes raise IndexReadOnlyError."""
-        folder = Path(path)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise IndexReadOnlyError(
-                f"The index folder {path} does not exist and cannot be created ({exc.strerror}): "
-                "set ASSISTANT_INDEX__PATH to a folder you can write."
-            ) from None
-        read_only = not _writable(folder)
-        try:
-            if not read_only:
-                try:
-                    client = _persistent_client(path)
-                except Exception as exc:
-                    if not any(m in str(exc).lower() for m in _READ_ONLY_MARKERS):
-                        raise
-                    read_only = True  # writable by permissions, yet refused (e.g. a file attribute)
-            if read_only:
-                copy = _copy_for_reading(folder)
-                client = _persistent_client(str(copy / "index"))
-        except AssistantError:
-            raise
-        except Exception as exc:
-            raise _translate(exc, path, "opening the index", local=True) from exc
+        client, read_only, copy = open_folder(path)
+        lock = Path(path) / LOCK_FILE
         index = cls(
-            client,
-            name,
-            embedder_id=embedder_id,
-            dim=dim,
-            location=path,
-            read_only=read_only,
-            lock_path=folder / LOCK_FILE,
+            client, name, embedder_id=embedder_id, dim=dim, location=path, read_only=read_only, lock_path=lock
         )
-        if read_only:
+        if copy is not None:
             weakref.finalize(index, shutil.rmtree, str(copy), True)
         return index
 
@@ -236,24 +96,7 @@ class ChromaIndex:
     def http(
         cls, host: str, port: int, name: str, *, embedder_id: str, dim: int, ssl: bool = False
     ) -> ChromaIndex:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        scheme = "https" if ssl else "http"
-        try:
-            client = chromadb.HttpClient(
-                host=host, port=port, ssl=ssl, settings=ChromaSettings(anonymized_telemetry=False)
-            )
-            client.heartbeat()
-        except Exception as exc:
-            raise BackendUnavailableError(
-                f"Cannot reach the Chroma server at {scheme}://{host}:{port}: start it with "
-                f"`chroma run --path DIR --host {host} --port {port}`"
-            ) from exc
-        # Excludes writers on this machine only: run ingest from one machine at a time (README).
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{host}_{port}_{name}")
-        lock = Path(tempfile.gettempdir()) / f"news-assistant-{safe}.{LOCK_FILE}"
-        location = f"{scheme}://{host}:{port}"
+        client, location, lock = connect(host, port, name, ssl=ssl)
         return cls(client, name, embedder_id=embedder_id, dim=dim, location=location, lock_path=lock)
 
     @classmethod
@@ -287,7 +130,7 @@ class ChromaIndex:
             raise
         except Exception as exc:
             local = self._location not in ("memory",) and "://" not in self._location
-            raise _translate(exc, self._location, doing, local=local) from exc
+            raise translate(exc, self._location, doing, local=local) from exc
 
     def _existing_names(self) -> list[str]:
         return [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
@@ -338,7 +181,7 @@ class ChromaIndex:
 
     def _writable(self) -> tuple[Any, Any]:
         if self._read_only:
-            raise _read_only_error(self._location)
+            raise read_only_error(self._location)
         opened = self._open(create=True)
         assert opened is not None
         return opened
@@ -354,27 +197,12 @@ class ChromaIndex:
         system's (flock), so a killed ingest never leaves it stuck.
         """
         if self._read_only:
-            raise _read_only_error(self._location)
+            raise read_only_error(self._location)
         if self._lock_path is None:
             yield
             return
-        from filelock import FileLock, Timeout
-
-        lock = FileLock(str(self._lock_path), timeout=timeout)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise IndexBusyError(
-                f"Another ingest is running on {self._location}{_holder(self._lock_path)}: wait for it "
-                "to finish, then run this one again."
-            ) from None
-        except OSError as exc:
-            raise _translate(exc, self._location, "locking the index for writing", local=True) from exc
-        try:
-            _note_holder(self._lock_path)
+        with writer_lock(self._lock_path, self._location, timeout):
             yield
-        finally:
-            lock.release()
 
     # --- chunks ---------------------------------------------------------------------------------------
 
@@ -412,7 +240,7 @@ class ChromaIndex:
                     ids=[c.id for c in part],
                     embeddings=vectors[i : i + _MAX_BATCH].tolist(),
                     documents=[c.text for c in part],
-                    metadatas=[_chunk_metadata(c) for c in part],
+                    metadatas=[chunk_metadata(c) for c in part],
                 )
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
@@ -422,7 +250,7 @@ class ChromaIndex:
             collection, _ = self._writable()
             for i in range(0, len(chunks), _MAX_BATCH):
                 part = chunks[i : i + _MAX_BATCH]
-                collection.update(ids=[c.id for c in part], metadatas=[_chunk_metadata(c) for c in part])
+                collection.update(ids=[c.id for c in part], metadatas=[chunk_metadata(c) for c in part])
 
     def delete(self, ids: Sequence[str]) -> None:
         if not ids:
@@ -490,7 +318,7 @@ class ChromaIndex:
                     include=["documents", "metadatas", "distances"],
                 )
                 hits = [
-                    (_chunk_from(cid, doc, meta), 1.0 - float(dist))
+                    (chunk_from(cid, doc, meta), 1.0 - float(dist))
                     for cid, doc, meta, dist in zip(
                         result["ids"][0],
                         result["documents"][0],
@@ -522,7 +350,7 @@ class ChromaIndex:
             collection, _ = self._require()
             got = self._get_by_ids(collection, ids, ["documents", "metadatas"])
             by_id = {
-                cid: _chunk_from(cid, doc, meta)
+                cid: chunk_from(cid, doc, meta)
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             }
             return [by_id[i] for i in ids if i in by_id]
@@ -543,7 +371,7 @@ class ChromaIndex:
                 return
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 if visible is None or cid in visible:
-                    yield _chunk_from(cid, doc, meta)
+                    yield chunk_from(cid, doc, meta)
             offset += len(got["ids"])
 
     def _get_by_ids(self, collection: Any, ids: Sequence[str], include: list[str]) -> dict[str, list[Any]]:
@@ -607,9 +435,7 @@ class ChromaIndex:
                 got = manifest.get(include=["documents"], limit=_MAX_BATCH, offset=offset)
                 if not got["ids"]:
                     break
-                for doc in got["documents"]:
-                    record = ArticleRecord.model_validate(json.loads(doc))
-                    records[record.article_id] = record
+                records.update((r.article_id, r) for r in article_records(got["documents"]))
                 offset += len(got["ids"])
             return records
 
@@ -656,66 +482,3 @@ class ChromaIndex:
                 return "empty"
             fresh = self._client.get_collection(self._name, embedding_function=None)
             return str((fresh.metadata or {}).get("generation", "none"))
-
-
-# --- errors -------------------------------------------------------------------------------------------
-
-
-def _read_only_error(location: str) -> IndexReadOnlyError:
-    return IndexReadOnlyError(
-        f"The index folder {location} is read-only: ingesting needs to write there. Make it writable, or "
-        "set ASSISTANT_INDEX__PATH to a writable copy (searching and asking work as they are)."
-    )
-
-
-def _translate(exc: BaseException, location: str, doing: str, *, local: bool) -> AssistantError:
-    """A Chroma, SQLite or OS failure as one line that says what happened to which index, and what
-    to do. The original stays attached as the cause (shown with -vv)."""
-    text = f"{type(exc).__name__}: {exc}".lower()
-    numbers = _error_numbers(exc)
-    if not local:
-        if isinstance(exc, OSError) or "connect" in text or "timed out" in text:
-            return BackendUnavailableError(
-                f"Cannot reach the Chroma server at {location} while {doing} ({_short(str(exc))}): "
-                "check that it is running."
-            )
-        return IndexStorageError(f"The Chroma server at {location} failed while {doing}: {_short(str(exc))}")
-    if errno.EROFS in numbers or any(m in text for m in _READ_ONLY_MARKERS):
-        return _read_only_error(location)
-    free = _free_bytes(location)
-    if (
-        numbers & {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-        or any(m in text for m in _FULL_MARKERS)
-        or (free is not None and free < _LOW_DISK_BYTES)
-    ):
-        left = f" ({free / 1e6:.1f} MB left)" if free is not None else ""
-        return IndexFullError(
-            f"The disk holding the index at {location} is full{left} while {doing}: free some space, "
-            "then run `assistant ingest` again (what was stored before is intact, and the interrupted "
-            "articles are completed)."
-        )
-    if numbers & {errno.EACCES, errno.EPERM}:
-        return IndexReadOnlyError(
-            f"No permission to use the index folder {location} while {doing}: check its owner and "
-            "permissions."
-        )
-    return IndexStorageError(
-        f"The index at {location} failed while {doing}: {_short(str(exc)) or type(exc).__name__}. "
-        "Run `assistant ingest` again; if it keeps failing, move the folder away and ingest anew."
-    )
-
-
-def _holder(lock_path: Path) -> str:
-    try:
-        note = lock_path.with_name(lock_path.name + ".owner").read_text(encoding="utf-8").strip()
-    except OSError:
-        return ""
-    return f" ({note})" if note else ""
-
-
-def _note_holder(lock_path: Path) -> None:
-    started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    with contextlib.suppress(OSError):  # only a courtesy for the busy message
-        lock_path.with_name(lock_path.name + ".owner").write_text(
-            f"pid {os.getpid()}, started {started}", encoding="utf-8"
-        )

@@ -233,47 +233,58 @@ def _run_cases(
     return results, records
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What one eval run was: its assistant and settings, its corpus and cases, when it started."""
+
+    assistant: Assistant
+    info: Mapping[str, str]
+    started_at: dt.datetime
+    t0: float
+    judge: ChatModel | None
+    k: int
+    cases_file: Path | None
+    corpus: CorpusInfo
+    runnable: Sequence[Case]
+    skipped: dict[str, str]
+
+
 def _report(
-    assistant: Assistant,
-    info: Mapping[str, str],
+    run: _Run,
     *,
-    started: tuple[dt.datetime, float],
-    judge: ChatModel | None,
-    k: int,
-    cases_file: Path | None,
-    runnable: Sequence[Case],
-    corpus: CorpusInfo,
-    skipped: dict[str, str],
     values: dict[str, float | None],
-    baseline: tuple[Baseline, Path, bool],
+    baseline: Baseline,
+    baseline_path: Path,
+    baseline_updated: bool,
     failures: Sequence[Failure],
     results: list[CaseResult],
 ) -> EvalReport:
+    info, judge = run.info, run.judge
     return EvalReport(
-        started_at=started[0].isoformat(timespec="seconds"),
+        started_at=run.started_at.isoformat(timespec="seconds"),
         finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        duration_s=round(time.perf_counter() - started[1], 3),
+        duration_s=round(time.perf_counter() - run.t0, 3),
         passed=not failures,
         backend=info["backend"],
         model=info["model"],
         embedder=info["embedder"],
         index=info["index"],
-        prompt_hashes=dict(getattr(assistant, "prompt_hashes", {}) or {}),
+        prompt_hashes=dict(getattr(run.assistant, "prompt_hashes", {}) or {}),
         judge_model=None if judge is None else f"{judge.backend}:{judge.model}",
-        k=k,
-        cases_file=None if cases_file is None else str(cases_file),
-        n_cases=len(runnable),
-        distractors=corpus.distractors,
-        skipped=skipped,
+        k=run.k,
+        cases_file=None if run.cases_file is None else str(run.cases_file),
+        n_cases=len(run.runnable),
+        distractors=run.corpus.distractors,
+        skipped=run.skipped,
         metrics=values,
-        thresholds=baseline[0].thresholds,
+        thresholds=baseline.thresholds,
         failures=[
             {"metric": f.metric, "value": f.value, "threshold": f.threshold, "direction": f.direction}
             for f in failures
         ],
-        baseline_path=str(baseline[1]),
-        baseline_placeholder=baseline[0].placeholder,
-        baseline_updated=baseline[2],
+        baseline_path=str(baseline_path),
+        baseline_placeholder=baseline.placeholder,
+        baseline_updated=baseline_updated,
         environment={"python": platform.python_version(), "platform": platform.platform()},
         cases=results,
     )
@@ -368,18 +379,13 @@ def run_eval(
         baseline_updated = True
     failures = compare(values, baseline)
 
+    run = _Run(assistant, info, started_at, t0, judge, k, cases_file, corpus, runnable, skipped)
     report = _report(
-        assistant,
-        info,
-        started=(started_at, t0),
-        judge=judge,
-        k=k,
-        cases_file=cases_file,
-        runnable=runnable,
-        corpus=corpus,
-        skipped=skipped,
+        run,
         values=values,
-        baseline=(baseline, baseline_path, baseline_updated),
+        baseline=baseline,
+        baseline_path=baseline_path,
+        baseline_updated=baseline_updated,
         failures=failures,
         results=results,
     )

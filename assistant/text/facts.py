@@ -134,7 +134,15 @@ def number_facts(text: str, language: str = "und") -> set[str]:
     # "100, 000" (a model's spacing) is one number, like "100,000".
     text = re.sub(r"(\d)([.,]) (\d{3})\b", r"\1\2\3", text)
     text, facts = _magnitudes(text)
-    numeric = _spelled_out(text, language)
+    facts |= _digit_facts(_spelled_out(text, language))
+    facts |= _compound_numbers(text)
+    facts |= _calendar_facts(text)
+    return facts
+
+
+def _digit_facts(numeric: str) -> set[str]:
+    """Dates (ISO and d/m/y) and numbers written in digits."""
+    facts: set[str] = set()
     remaining = numeric
     for match in _ISO_DATE.finditer(numeric):
         facts.add(str(int(match.group(1))))
@@ -147,7 +155,12 @@ def number_facts(text: str, language: str = "und") -> set[str]:
         remaining = remaining.replace(match.group(0), " ")
     for match in _NUMBER.finditer(remaining):
         facts.add(canonical_number(match.group(0)))
-    facts |= _compound_numbers(text)
+    return facts
+
+
+def _calendar_facts(text: str) -> set[str]:
+    """Months, seasons, weekdays, parts of the day and of a period, written as words."""
+    facts: set[str] = set()
     cal = _calendar()
     tokens = words(text)
     for i, word in enumerate(tokens):

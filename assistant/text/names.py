@@ -107,8 +107,6 @@ def _phrases() -> re.Pattern[str]:
 
 def name_candidates(sentence: str, language: str, lexicon: Lexicon | None = None) -> list[Name]:
     """The names a sentence asserts (see the module docstring), in order of appearance."""
-    from assistant.text.terms import is_stopword
-
     found: list[Name] = []
     # A known multi-word name is one name: its words are not checked one by one.
     folded = fold(sentence)
@@ -121,28 +119,34 @@ def name_candidates(sentence: str, language: str, lexicon: Lexicon | None = None
         )
     tokens = [_POSSESSIVE.sub("", t) for t in words(sentence)]
     for i, token in enumerate(tokens):
-        if len(token) < _MIN_NAME or not token[:1].isupper() or token[:1].isdigit():
-            continue
-        if is_calendar_word(token) and not is_acronym(token):
-            continue  # dates are facts, checked as such
-        if is_acronym(token) or alias_group(token):
-            found.append(Name(token))
-            continue
-        if is_stopword(token):
-            continue
-        if language == "de":
-            if lexicon is None:
-                if i > 0:
-                    found.append(Name(token))
-            elif not lexicon.is_german_common_noun(token) and (i > 0 or not lexicon.is_german_word(token)):
-                # Sentence starts are capitalised anyway: only a word German text rarely uses counts.
-                found.append(Name(token))
-        elif lexicon is not None and lexicon.is_english_word(token):
-            if i > 0:
-                found.append(Name(token, soft=True))
-        elif i > 0 or lexicon is not None:
-            found.append(Name(token))
+        name = _token_name(token, first=i == 0, language=language, lexicon=lexicon)
+        if name is not None:
+            found.append(name)
     return found
+
+
+def _token_name(token: str, *, first: bool, language: str, lexicon: Lexicon | None) -> Name | None:
+    """One word as a name, or None when it is a common word, a date word or too short."""
+    from assistant.text.terms import is_stopword
+
+    if len(token) < _MIN_NAME or not token[:1].isupper() or token[:1].isdigit():
+        return None
+    if is_calendar_word(token) and not is_acronym(token):
+        return None  # dates are facts, checked as such
+    if is_acronym(token) or alias_group(token):
+        return Name(token)
+    if is_stopword(token):
+        return None
+    if language == "de":
+        if lexicon is None:
+            return None if first else Name(token)
+        # Sentence starts are capitalised anyway: only a word German text rarely uses counts.
+        if not lexicon.is_german_common_noun(token) and (not first or not lexicon.is_german_word(token)):
+            return Name(token)
+        return None
+    if lexicon is not None and lexicon.is_english_word(token):
+        return None if first else Name(token, soft=True)
+    return Name(token) if not first or lexicon is not None else None
 
 
 def _translit(text: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assistant.backends import index_chroma
+from assistant.backends import chroma_storage
 from assistant.backends.embed_hashing import HashingEmbedder
 from assistant.backends.factory import make_index
 from assistant.config import Settings
@@ -71,7 +71,7 @@ def test_a_read_only_index_can_be_read_but_not_ingested(
     before = _digest(settings.index.path)
     # As a read-only mount or another user's folder looks to this process; the same with a real
     # read-only folder: tests/integration/test_storage_faults.py.
-    monkeypatch.setattr(index_chroma, "_writable", lambda folder: False)
+    monkeypatch.setattr(chroma_storage, "writable", lambda folder: False)
     code, out, err = cli("stats")
     assert code == 0 and "articles:  5" in out and "Traceback" not in err
     code, out, err = cli("search", "Peskow Abzug", "-k", "2", "-v")  # -v: with article ids
@@ -98,7 +98,7 @@ def test_the_read_only_copy_is_private_and_removed(
 
     settings = make_settings()
     _assistant(settings).ingest()
-    monkeypatch.setattr(index_chroma, "_writable", lambda folder: False)
+    monkeypatch.setattr(chroma_storage, "writable", lambda folder: False)
     before = set(Path(tempfile.gettempdir()).glob("news-assistant-readonly-*"))
     assistant = _assistant(settings)
     copies = set(Path(tempfile.gettempdir()).glob("news-assistant-readonly-*")) - before
@@ -178,7 +178,7 @@ def test_a_full_disk_is_one_line_and_the_next_ingest_completes(
     settings = make_settings()
     monkeypatch.setenv("ASSISTANT_EMBEDDING__BATCH_SIZE", "2")
     monkeypatch.setenv("ASSISTANT_INDEX__WRITE_BATCH", "2")
-    monkeypatch.setattr(index_chroma, "_free_bytes", lambda path: free)
+    monkeypatch.setattr(chroma_storage, "_free_bytes", lambda path: free)
     full = _Full(monkeypatch, error())
     code, out, err = cli("ingest")
     assert code == 1 and out == ""
@@ -210,7 +210,7 @@ def test_other_storage_failures_are_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = make_settings()
-    monkeypatch.setattr(index_chroma, "_free_bytes", lambda path: 10**12)
+    monkeypatch.setattr(chroma_storage, "_free_bytes", lambda path: 10**12)
     _Full(monkeypatch, _compaction_error(), nth=1)
     code, _, err = cli("ingest")
     assert code == 1
@@ -219,7 +219,7 @@ def test_other_storage_failures_are_one_line(
         "Failed to apply logs to the metadata segment. Run `assistant ingest` again; if it keeps failing, "
         "move the folder away and ingest anew."
     ]
-    assert isinstance(index_chroma._translate(_compaction_error(), "x", "y", local=True), IndexStorageError)
+    assert isinstance(chroma_storage.translate(_compaction_error(), "x", "y", local=True), IndexStorageError)
 
 
 def test_unexpected_errors_in_stats_and_search_are_one_line(
@@ -241,16 +241,16 @@ def test_unexpected_errors_in_stats_and_search_are_one_line(
 
 
 def test_disk_full_classification_uses_free_space(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_chroma, "_free_bytes", lambda path: 1000)
+    monkeypatch.setattr(chroma_storage, "_free_bytes", lambda path: 1000)
     assert isinstance(
-        index_chroma._translate(_compaction_error(), "/x", "storing", local=True), IndexFullError
+        chroma_storage.translate(_compaction_error(), "/x", "storing", local=True), IndexFullError
     )
-    monkeypatch.setattr(index_chroma, "_free_bytes", lambda path: 10**12)
+    monkeypatch.setattr(chroma_storage, "_free_bytes", lambda path: 10**12)
     assert isinstance(
-        index_chroma._translate(_compaction_error(), "/x", "storing", local=True), IndexStorageError
+        chroma_storage.translate(_compaction_error(), "/x", "storing", local=True), IndexStorageError
     )
     ro = OSError(errno.EROFS, "Read-only file system")
-    assert isinstance(index_chroma._translate(ro, "/x", "storing", local=True), IndexReadOnlyError)
+    assert isinstance(chroma_storage.translate(ro, "/x", "storing", local=True), IndexReadOnlyError)
 
 
 def test_ids_another_process_is_still_writing_are_left_out(

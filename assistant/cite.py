@@ -18,10 +18,10 @@ from assistant.shape import Draft, DraftLine, parse_draft, parse_markers, span_i
 from assistant.text.facts import number_facts
 from assistant.text.language import detect_language
 from assistant.text.lexicon import Lexicon
-from assistant.text.names import Name, name_candidates, name_in_compound, name_supported
+from assistant.text.names import Name, alias_group, name_candidates, name_in_compound, name_supported
 from assistant.text.normalize import fold, words
 from assistant.text.questions import QuestionKind, has_number_fact, has_temporal_fact, question_kind
-from assistant.text.terms import negation_words
+from assistant.text.terms import negation_words, tokenize
 from assistant.types import Citation, Evidence
 
 __all__ = ["SentenceCheck", "Verification", "finalize", "parse_markers", "strip_markers", "verify_answer"]
@@ -99,6 +99,24 @@ def verify_answer(
     return result
 
 
+def _restates(sentence: str, question: str, language: str) -> bool:
+    """A sentence that answers a wh-question adds a term of its own (a name, a date, a verb); one
+    made only of the question's terms answers nothing ("Which spinoff debuted in 1980?" -> "A
+    spinoff debuted in 1980"). Yes/no questions (kind "other") may be answered by restating them."""
+    if detect_language(question, default=language) != language:
+        return False
+    terms = set(tokenize(sentence, language))
+    return bool(terms) and terms <= set(tokenize(question, language))
+
+
+def _untranslated(sentence: str, language: str, lexicon: Lexicon | None) -> list[str]:
+    """German words an English sentence left as they were ("caused by Pocken"); names known in
+    both languages (the alias table: "Berg-Karabach") are not among them."""
+    if language != "en" or lexicon is None:
+        return []
+    return [w for w in lexicon.untranslated_german(sentence) if not alias_group(w)]
+
+
 def _is_note(sentence: str, numbers: set[str], names: Sequence[object]) -> bool:
     # "The articles give no date for it": says what the sources lack, asserts nothing checkable.
     return bool(negation_words() & {fold(w) for w in words(sentence)}) and not numbers and not names
@@ -123,6 +141,10 @@ def _check_line(
     numbers = number_facts(sentence, sentence_language)
     names = name_candidates(sentence, sentence_language, lexicon)
     check.note = _is_note(sentence, numbers, names)
+    if not check.note and kind != "other" and _restates(sentence, question, sentence_language):
+        check.reason = "only restates the question"
+        check.plain = "it only repeats the question"
+        return check
     core = " ".join(words(fold(sentence)))
     if example_text and not check.note and len(core) >= 15 and core in example_text:
         check.reason = "copied from the prompt's examples"
@@ -167,7 +189,7 @@ def _check_cited(
     sentence, sentence_language, numbers, names = line.sentence, facts.language, facts.numbers, facts.names
     if line.span and any(span_in_quote(line.span, e.quote) for e in cited):
         check.span = line.span
-    check.language_ok = sentence_language == language
+    check.language_ok = sentence_language == language and not _untranslated(sentence, language, lexicon)
     quoted = " ".join(e.quote for e in cited)
     context = " ".join(f"{e.title} {e.context or e.quote}" for e in cited)
     # Facts the question brought in count when the cited article text has them as well.

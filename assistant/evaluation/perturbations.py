@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.errors import InputError
+from assistant.text.language import detect_language
 from assistant.types import Evidence
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ def evidence_for(item: Item, article_id: str, title: str, text: str) -> Evidence
         start=start,
         end=end,
         context=text[max(0, start - 400) : end + 400],
+        language=detect_language(text),
     )
 
 

@@ -12,7 +12,7 @@ import tempfile
 from importlib import metadata, resources
 from pathlib import Path
 
-from assistant.text.normalize import fold
+from assistant.text.normalize import fold, words
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,8 @@ _PROPER_TAGS = frozenset({"Toponym", "Vorname", "Nachname", "Eigenname", "Famili
 # about as frequent in both (Putin, Miller), or rare (Peskov).
 _EN_OVER_DE = 0.9
 _EN_MIN_ZIPF = 3.5
+# A German noun this frequent in English text is English too ("Kindergarten", "Bundestag").
+_EN_LOANWORD_ZIPF = 1.5
 # A capitalised word at a German sentence start is ordinary when at least this frequent.
 _DE_WORD_ZIPF = 3.5
 # A German compound whose last part is a common noun is one ("Kremlsprecher").
@@ -65,12 +67,31 @@ class Lexicon:
         folded = fold(word)
         return folded not in self._de_proper and zipf_frequency(word.lower(), "de") >= _DE_WORD_ZIPF
 
+    def untranslated_german(self, text: str) -> list[str]:
+        """German common nouns in an English text that English does not use ("Pocken", "Leitzins";
+        not "Kindergarten"): a sentence written in English that left words untranslated."""
+        from wordfreq import zipf_frequency
+
+        return [
+            w
+            for w in words(text)
+            if w[:1].isupper()
+            and zipf_frequency(w.lower(), "en") < _EN_LOANWORD_ZIPF
+            and self.is_german_common_noun(w)
+        ]
+
     def is_english_word(self, word: str) -> bool:
         from wordfreq import zipf_frequency
 
         lower = word.lower()
         en = zipf_frequency(lower, "en")
-        return en >= _EN_MIN_ZIPF and en - zipf_frequency(lower, "de") >= _EN_OVER_DE
+        if en < _EN_MIN_ZIPF:
+            return False
+        # Words both languages use ("Minister", "Bank") are as frequent in German, yet ordinary:
+        # German has them as common nouns, never as names.
+        folded = fold(word)
+        shared = folded in self._de and folded not in self._de_proper
+        return shared or en - zipf_frequency(lower, "de") >= _EN_OVER_DE
 
 
 # Immutable package data, parsed once per process whatever the cache folder (tests use many).

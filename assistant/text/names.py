@@ -177,6 +177,17 @@ def name_in_compound(name: str, text: str) -> bool:
     return any(len(f) >= 4 and t.endswith(f) and t != f for f in forms for t in tokens)
 
 
+@lru_cache(maxsize=1024)
+def _phrase_pattern(form: str) -> re.Pattern[str]:
+    """A multi-word name with each word inflected as German inflects it: "rotes kreuz" matches
+    "roten kreuzes", "europaische zentralbank" matches "europaischen zentralbank"."""
+    parts = []
+    for word in form.split():
+        stem = _INFLECTION.sub("", word) if len(word) >= 5 else word
+        parts.append(re.escape(stem) + (r"\w{0,3}" if len(stem) >= 3 else ""))
+    return re.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)")
+
+
 def _form_supported(form: str, text: str) -> bool:
     """`form` is folded; a trailing * makes it a stem that any word of the text may start with."""
     haystack, tokens = _haystack(text)
@@ -184,7 +195,7 @@ def _form_supported(form: str, text: str) -> bool:
         stem = form[:-1]
         return any(t.startswith(stem) or f"-{stem}" in t for t in tokens)
     if " " in form:
-        return re.search(r"(?<!\w)" + re.escape(form), haystack) is not None
+        return _phrase_pattern(form).search(haystack) is not None
     parts = [p for p in form.split("-") if len(p) >= 4]
     if len(parts) > 1:
         # "Nagorno-Karabakh" is "Berg-Karabach": one supported long part is enough.

@@ -234,7 +234,7 @@ def test_a_number_question_answered_without_the_number_gets_the_passage_that_has
 ) -> None:
     # The draft leaves out the figure that its own passage gives: the reader gets the passage.
     model = FakeChatModel(
-        script=["[1] «Friedenstruppen» Antwort: Russische Friedenstruppen wurden entsandt."]
+        script=["[1] «Friedenstruppen» Antwort: Russische Friedenstruppen wurden damals entsandt."]
     )
     assistant = _with_model(make_settings, model)
     answer = assistant.ask(
@@ -244,7 +244,7 @@ def test_a_number_question_answered_without_the_number_gets_the_passage_that_has
     assert answer.mode == "extractive" and "2.000" in answer.answer
     assert answer.citations[0].quote == answer.evidence[0].quote
     # The sentence that was streamed as verified gave way to the quote: the reader is told so.
-    assert [r.sentence for r in answer.removed] == ["Russische Friedenstruppen wurden entsandt."]
+    assert [r.sentence for r in answer.removed] == ["Russische Friedenstruppen wurden damals entsandt."]
     assert "number" in answer.removed[0].reason
 
 
@@ -301,3 +301,4 @@ def test_a_name_spelled_the_other_languages_way_keeps_a_correct_answer(
     assert not answer.abstained and answer.mode == "generated", answer.notes
     assert answer.answer.startswith("The ECB lowered its key interest rate by 0.25 percentage points")
     assert answer.citations and "EZB" in answer.citations[0].quote
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.cite import finalize, parse_markers, verify_answer
 from assistant.types import Evidence
 
@@ -154,3 +156,50 @@ def test_names_from_the_question_do_not_support_a_claim() -> None:
         language="en",
     )
     assert not result.sentences[0].kept
+
+
+def test_a_sentence_that_only_restates_a_wh_question_is_dropped() -> None:
+    question = "Who confirmed that the Russian withdrawal from Karabakh had begun?"
+    echo = verify_answer(
+        "It was confirmed that the Russian withdrawal from Karabakh had begun [1].",
+        EVIDENCE,
+        question=question,
+        language="en",
+    )
+    assert not echo.sentences[0].kept and "restates" in echo.sentences[0].reason
+    answer = verify_answer(
+        "Kremlin spokesman Dmitry Peskov confirmed that the Russian withdrawal had begun [1].",
+        EVIDENCE,
+        question=question,
+        language="en",
+    )
+    assert answer.sentences[0].kept
+    # A yes/no question may be answered by restating it.
+    yes = verify_answer(
+        "The Russian withdrawal from Karabakh had begun [1].",
+        EVIDENCE,
+        question="Had the Russian withdrawal from Karabakh begun?",
+        language="en",
+    )
+    assert yes.sentences[0].kept
+
+
+def test_an_english_sentence_with_untranslated_german_words_is_not_in_the_readers_language(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from assistant.text.lexicon import Lexicon
+
+    lexicon = Lexicon.load(tmp_path_factory.mktemp("lexicon"))
+    evidence = [_ev(1, "Viele starben an Pocken und anderen Krankheiten in Berg-Karabach.")]
+    mixed = verify_answer(
+        "Many died of Pocken in Karabakh [1].", evidence, question="What?", language="en", lexicon=lexicon
+    )
+    assert mixed.sentences[0].kept and not mixed.sentences[0].language_ok  # to be translated
+    english = verify_answer(
+        "Many died of smallpox in Berg-Karabach [1].",
+        evidence,
+        question="What?",
+        language="en",
+        lexicon=lexicon,
+    )
+    assert english.sentences[0].language_ok  # a name known in both languages is not untranslated

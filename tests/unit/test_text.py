@@ -109,6 +109,8 @@ def test_seasons_and_weekdays_are_temporal_facts() -> None:
             "Collective Security Treaty Organization",
             "Organisation des Vertrags für Kollektive Sicherheit (OVKS)",
         ),
+        ("Red Cross", "nach Angaben des Roten Kreuzes"),  # each word of a multi-word name inflects
+        ("Rotes Kreuz", "the Red Cross said"),
     ],
 )
 def test_names_match_across_languages_and_spellings(name: str, text: str) -> None:
@@ -124,6 +126,7 @@ def test_names_match_across_languages_and_spellings(name: str, text: str) -> Non
         ("Russia", "in Moskau"),  # a capital is not its country
         ("Nagorno-Ossetia", "Abzug aus Berg-Karabach"),
         ("Spiegel", "Einem Bericht vom Tagesspiegel zufolge"),  # the end of a compound is not a match
+        ("Red Cross", "ein rotes Tuch, ein Kreuz"),  # the words of a multi-word name stay together
     ],
 )
 def test_other_names_do_not_match(name: str, text: str) -> None:
@@ -183,6 +186,8 @@ def test_english_vocabulary_is_a_soft_name_and_real_names_are_hard(lexicon: Lexi
         )
     }
     assert names["Foreign"] is True
+    # As frequent in German, yet a German common noun: ordinary in both languages, not a name.
+    assert names["Minister"] is True
     assert names["Aleynik"] is False and names["Belarusian"] is False
     assert "Tuesday" not in names  # a date fact, not a name
     assert [n.text for n in name_candidates("Lavrov confirmed it.", "en", lexicon)] == ["Lavrov"]
@@ -264,3 +269,10 @@ def test_sentences_keep_ordinals_and_abbreviations() -> None:
     pieces = [text[a:b] for a, b in split_sentences(text, "de")]
     assert pieces[0] == "Der Krieg endete am 10. November 2020."
     assert len(pieces) == 3
+
+
+def test_german_words_left_in_an_english_sentence_are_found(lexicon: Lexicon) -> None:
+    sentence = "The pandemic was caused by the Beulenpest and other diseases such as Typhus and Pocken."
+    assert lexicon.untranslated_german(sentence) == ["Beulenpest", "Pocken"]  # "typhus" is English too
+    # Loanwords English uses, names and English words are not untranslated.
+    assert lexicon.untranslated_german("The Bundestag met in a Kindergarten in Moskau, said Peskov.") == []

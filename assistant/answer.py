@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 
 from assistant.backends.base import ChatModel, Embedder, choose, complete
-from assistant.cite import SentenceCheck, finalize, render, to_citation, verify_answer
+from assistant.cite import SentenceCheck, finalize, render, to_citation, untranslated_words, verify_answer
 from assistant.config import AnswerSettings, LLMSettings
 from assistant.evidence import answers_kind, select_evidence, with_neighbours
 from assistant.prompts import Prompts
@@ -307,20 +307,38 @@ class Answerer:
     ) -> SentenceCheck | None:
         """A sentence the model wrote in the evidence's language, translated; None if that fails or
         the translation adds a number or name the sentence lacks."""
-        translated = self._translate(llm, sentence.sentence, language)
+        left = untranslated_words(sentence.sentence, language, self._lexicon())
+        if left and detect_language(sentence.sentence, default=language) == language:
+            translated = self._finish(llm, sentence.sentence, left, language)
+        else:
+            translated = self._translate(llm, sentence.sentence, language)
         if translated is None:
             return None
         return replace(
             sentence, sentence=translated, text=render(translated, sentence.markers), language_ok=True
         )
 
+    def _finish(self, llm: ChatModel, text: str, words: list[str], language: str) -> str | None:
+        """A sentence in the reader's language with `words` of the other one, translated."""
+        messages = self._prompts["untranslated"].render(text=sanitize_quote(text), words=", ".join(words))
+        out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
+        return self._checked_translation(out, text, language)
+
     def _translate(self, llm: ChatModel, text: str, language: str) -> str | None:
         source = detect_language(text, default="de" if language == "en" else "en")
-        names = dict.fromkeys(n.text for n in name_candidates(text, source, self._lexicon()))
+        lexicon = self._lexicon()
+        # German words an English sentence left as they were are to be translated, not kept as names.
+        left = set(untranslated_words(text, language, lexicon))
+        names = dict.fromkeys(n.text for n in name_candidates(text, source, lexicon) if n.text not in left)
         messages = self._prompts["translate"].render(
             language=language_name(language), text=sanitize_quote(text), names=", ".join(names) or "none"
         )
         out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
+        return self._checked_translation(out, text, language)
+
+    def _checked_translation(self, out: str, text: str, language: str) -> str | None:
+        """`out`, a translation of `text`, unless it is not in `language` or adds a number or name."""
+        lexicon = self._lexicon()
         if not out or detect_language(out, default=language) != language:
             log.debug("translation %r rejected: not in %s", out, language)
             return None
@@ -328,7 +346,6 @@ class Answerer:
         if not number_facts(out, language) <= number_facts(text):
             log.debug("translation %r rejected: a number the original lacks", out)
             return None
-        lexicon = self._lexicon()
         added = [
             n.text
             for n in name_candidates(out, language, lexicon)

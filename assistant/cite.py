@@ -109,7 +109,7 @@ def _restates(sentence: str, question: str, language: str) -> bool:
     return bool(terms) and terms <= set(tokenize(question, language))
 
 
-def _untranslated(sentence: str, language: str, lexicon: Lexicon | None) -> list[str]:
+def untranslated_words(sentence: str, language: str, lexicon: Lexicon | None) -> list[str]:
     """German words an English sentence left as they were ("caused by Pocken"); names known in
     both languages (the alias table: "Berg-Karabach") are not among them."""
     if language != "en" or lexicon is None:
@@ -189,7 +189,7 @@ def _check_cited(
     sentence, sentence_language, numbers, names = line.sentence, facts.language, facts.numbers, facts.names
     if line.span and any(span_in_quote(line.span, e.quote) for e in cited):
         check.span = line.span
-    check.language_ok = sentence_language == language and not _untranslated(sentence, language, lexicon)
+    check.language_ok = sentence_language == language and not untranslated_words(sentence, language, lexicon)
     quoted = " ".join(e.quote for e in cited)
     context = " ".join(f"{e.title} {e.context or e.quote}" for e in cited)
     # Facts the question brought in count when the cited article text has them as well.

@@ -80,7 +80,7 @@ def parse_prompt(text: str, origin: str) -> PromptTemplate:
 class Prompts:
     """All templates and localised messages of one prompts folder, loaded and validated up front."""
 
-    REQUIRED = ("answer", "rewrite", "translate", "support", "relevance")
+    REQUIRED = ("answer", "rewrite", "translate", "untranslated", "support", "relevance")
 
     def __init__(self, folder: Path) -> None:
         if not folder.is_dir():

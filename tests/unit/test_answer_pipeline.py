@@ -302,3 +302,17 @@ def test_a_name_spelled_the_other_languages_way_keeps_a_correct_answer(
     assert answer.answer.startswith("The ECB lowered its key interest rate by 0.25 percentage points")
     assert answer.citations and "EZB" in answer.citations[0].quote
 
+
+
+def test_german_words_left_in_an_english_answer_are_translated(make_settings: Callable[..., Settings]) -> None:
+    model = FakeChatModel(
+        script=[
+            "Peskow confirmed that the Friedenstruppen had begun to withdraw from Berg-Karabach [1].",
+            "Peskow confirmed that the peacekeepers had begun to withdraw from Berg-Karabach.",
+        ]
+    )
+    answer = _with_model(make_settings, model).ask(QUESTION_EN)
+    assert answer.answer.startswith("Peskow confirmed that the peacekeepers had begun")
+    # Only the German words were named to translate; the name known in both languages was kept.
+    asked = model.requests[-1][-1]["content"]
+    assert "still has German words: Friedenstruppen." in asked

@@ -181,7 +181,7 @@ class Answerer:
         answer.notes.append(f"draft: {draft.strip()!r}")
         by_marker = {e.marker: e for e in evidence}
         kept: list[SentenceCheck] = []
-        on_topic: dict[int, float] = {}
+        on_topic: dict[tuple[int, bool], float] = {}
         for sentence in checked.sentences:
             if not sentence.kept:
                 _drop(answer, sentence.sentence, sentence.reason, sentence.plain)
@@ -226,14 +226,14 @@ class Answerer:
         question: str,
         language: str,
         llm: ChatModel,
-        on_topic: dict[int, float],
+        on_topic: dict[tuple[int, bool], float],
         answer: Answer,
     ) -> SentenceCheck | None:
         """The meaning checks of one sentence that passed its anchors; None when it fails one."""
         # On topic first: cheaper to stop there, and the support check then reuses the passage's
         # prompt prefix (the two prompts share their system part).
         first = sentence.markers[0]
-        p_topic = self._on_topic(llm, by_marker[first], question, on_topic)
+        p_topic = self._on_topic(llm, by_marker[first], question, on_topic, context=True)
         if p_topic < self._s.min_on_topic:
             reason = (
                 f"its passage does not answer the question: on topic {p_topic:.2f} < {self._s.min_on_topic}"
@@ -287,10 +287,24 @@ class Answerer:
         supported, reason = self._supported(self._llm(), sentence, evidence)
         return supported, "meaning", reason
 
-    def _on_topic(self, llm: ChatModel, evidence: Evidence, question: str, seen: dict[int, float]) -> float:
-        if evidence.marker not in seen:
-            seen[evidence.marker] = self._relevance(llm, evidence.quote, question)
-        return seen[evidence.marker]
+    def _on_topic(
+        self,
+        llm: ChatModel,
+        evidence: Evidence,
+        question: str,
+        seen: dict[tuple[int, bool], float],
+        *,
+        context: bool = False,
+    ) -> float:
+        """Whether the passage is about what was asked. With `context`, the quote is read with its
+        neighbouring sentences, as the meaning check reads it (a quote often leaves the subject to
+        the sentence before: "The unit price is 189 million euros"), which also lets the meaning
+        check reuse this prompt's prefix. Without, the quote alone: for quoting it as the answer."""
+        key = (evidence.marker, context)
+        if key not in seen:
+            passage = with_neighbours(evidence) if context else evidence.quote
+            seen[key] = self._relevance(llm, passage, question)
+        return seen[key]
 
     def _support(self, llm: ChatModel, passage: str, claim: str) -> float:
         messages = self._prompts["support"].render(passage=passage, claim=claim)
@@ -365,7 +379,7 @@ class Answerer:
         question: str,
         language: str,
         llm: ChatModel,
-        on_topic: dict[int, float],
+        on_topic: dict[tuple[int, bool], float],
     ) -> Answer:
         """Quote the best evidence when it is about what was asked (in the reader's language, with
         a note when it lacks the date or number asked for), else say the articles do not say and

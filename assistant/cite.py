@@ -99,11 +99,14 @@ def verify_answer(
     return result
 
 
-def _restates(sentence: str, question: str, language: str) -> bool:
+def _restates(sentence: str, numbers: set[str], question: str, language: str) -> bool:
     """A sentence that answers a wh-question adds a term of its own (a name, a date, a verb); one
     made only of the question's terms answers nothing ("Which spinoff debuted in 1980?" -> "A
-    spinoff debuted in 1980"). Yes/no questions (kind "other") may be answered by restating them."""
+    spinoff debuted in 1980"). Yes/no questions (kind "other") may be answered by restating them.
+    A number is a term too, also as a word ("Two jets landed"), although stopword lists hold it."""
     if detect_language(question, default=language) != language:
+        return False
+    if numbers - number_facts(question, language):
         return False
     terms = set(tokenize(sentence, language))
     return bool(terms) and terms <= set(tokenize(question, language))
@@ -141,7 +144,7 @@ def _check_line(
     numbers = number_facts(sentence, sentence_language)
     names = name_candidates(sentence, sentence_language, lexicon)
     check.note = _is_note(sentence, numbers, names)
-    if not check.note and kind != "other" and _restates(sentence, question, sentence_language):
+    if not check.note and kind != "other" and _restates(sentence, numbers, question, sentence_language):
         check.reason = "only restates the question"
         check.plain = "it only repeats the question"
         return check

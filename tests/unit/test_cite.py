@@ -203,3 +203,14 @@ def test_an_english_sentence_with_untranslated_german_words_is_not_in_the_reader
         lexicon=lexicon,
     )
     assert english.sentences[0].language_ok  # a name known in both languages is not untranslated
+
+
+def test_a_number_word_is_what_an_answer_adds_to_the_question() -> None:
+    evidence = [_ev(1, "Zwei amerikanische F-22-Tarnkappenjets landeten auf dem Stützpunkt Łask.")]
+    result = verify_answer(
+        "Two US F-22 jets landed at the Łask air base [1].",
+        evidence,
+        question="How many US F-22 jets landed at the Łask air base?",
+        language="en",
+    )
+    assert result.sentences[0].kept

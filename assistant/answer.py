@@ -322,8 +322,11 @@ class Answerer:
         """A sentence the model wrote in the evidence's language, translated; None if that fails or
         the translation adds a number or name the sentence lacks."""
         left = untranslated_words(sentence.sentence, language, self._lexicon())
+        translated: str | None
         if left and detect_language(sentence.sentence, default=language) == language:
-            translated = self._finish(llm, sentence.sentence, left, language)
+            # Best effort: a sentence in the reader's language with a few words left in the other
+            # one is still read as it is when finishing it fails.
+            translated = self._finish(llm, sentence.sentence, left, language) or sentence.sentence
         else:
             translated = self._translate(llm, sentence.sentence, language)
         if translated is None:

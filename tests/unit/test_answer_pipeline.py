@@ -303,8 +303,9 @@ def test_a_name_spelled_the_other_languages_way_keeps_a_correct_answer(
     assert answer.citations and "EZB" in answer.citations[0].quote
 
 
-
-def test_german_words_left_in_an_english_answer_are_translated(make_settings: Callable[..., Settings]) -> None:
+def test_german_words_left_in_an_english_answer_are_translated(
+    make_settings: Callable[..., Settings],
+) -> None:
     model = FakeChatModel(
         script=[
             "Peskow confirmed that the Friedenstruppen had begun to withdraw from Berg-Karabach [1].",
@@ -316,3 +317,14 @@ def test_german_words_left_in_an_english_answer_are_translated(make_settings: Ca
     # Only the German words were named to translate; the name known in both languages was kept.
     asked = model.requests[-1][-1]["content"]
     assert "still has German words: Friedenstruppen." in asked
+
+
+def test_an_english_answer_whose_german_words_cannot_be_finished_is_kept_as_it_is(
+    make_settings: Callable[..., Settings],
+) -> None:
+    draft = "Peskow confirmed that the Friedenstruppen had begun to withdraw from Berg-Karabach [1]."
+    # The finishing reply is in German, so it is rejected: the sentence stays as the model wrote it.
+    model = FakeChatModel(script=[draft, "Peskow bestätigte, dass die Friedenstruppen abzogen."])
+    answer = _with_model(make_settings, model).ask(QUESTION_EN)
+    assert answer.mode == "generated"
+    assert answer.answer.startswith("Peskow confirmed that the Friedenstruppen had begun")

@@ -103,16 +103,21 @@ def compare(values: Mapping[str, float | None], baseline: Baseline) -> list[Fail
 
 def ratchet_threshold(spec: m.MetricSpec, value: float, old: float | None, allow_regression: bool) -> float:
     """Current value minus (floors) or plus (ceilings) the metric's tolerance, rounded so the current
-    value passes; never looser than `old` unless `allow_regression`."""
+    value passes; never looser than `old`. `allow_regression` loosens only a metric this run misses:
+    one it still passes keeps its threshold (or a tighter one)."""
     if spec.direction == "min":
         candidate = math.floor(round((value - spec.tolerance) * 1000, 6)) / 1000
         candidate = max(0.0, candidate)
-        return candidate if old is None or allow_regression else max(old, candidate)
+        if old is None or (allow_regression and value < old):
+            return candidate
+        return max(old, candidate)
     slack = max(value * spec.tolerance, spec.min_slack) if spec.relative else spec.tolerance
     candidate = math.ceil(round((value + slack) * 1000, 6)) / 1000
     if not spec.relative:
         candidate = min(1.0, candidate)
-    return candidate if old is None or allow_regression else min(old, candidate)
+    if old is None or (allow_regression and value > old):
+        return candidate
+    return min(old, candidate)
 
 
 def ratchet(

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 
-from assistant.backends.base import ChatModel, Embedder, choose, complete
-from assistant.cite import SentenceCheck, finalize, render, to_citation, untranslated_words, verify_answer
+from assistant.backends.base import ChatModel, Embedder, Message, choose, complete
+from assistant.cite import SentenceCheck, finalize, render, to_citation, verify_answer
 from assistant.config import AnswerSettings, LLMSettings
 from assistant.evidence import answers_kind, select_evidence, with_neighbours
 from assistant.prompts import Prompts
@@ -321,12 +321,12 @@ class Answerer:
     ) -> SentenceCheck | None:
         """A sentence the model wrote in the evidence's language, translated; None if that fails or
         the translation adds a number or name the sentence lacks."""
-        left = untranslated_words(sentence.sentence, language, self._lexicon())
         translated: str | None
-        if left and detect_language(sentence.sentence, default=language) == language:
+        if sentence.untranslated and detect_language(sentence.sentence, default=language) == language:
             # Best effort: a sentence in the reader's language with a few words left in the other
             # one is still read as it is when finishing it fails.
-            translated = self._finish(llm, sentence.sentence, left, language) or sentence.sentence
+            translated = self._finish(llm, sentence.sentence, sentence.untranslated, language)
+            translated = translated or sentence.sentence
         else:
             translated = self._translate(llm, sentence.sentence, language)
         if translated is None:
@@ -338,23 +338,20 @@ class Answerer:
     def _finish(self, llm: ChatModel, text: str, words: list[str], language: str) -> str | None:
         """A sentence in the reader's language with `words` of the other one, translated."""
         messages = self._prompts["untranslated"].render(text=sanitize_quote(text), words=", ".join(words))
-        out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
-        return self._checked_translation(out, text, language)
+        return self._translation(llm, messages, text, language)
 
     def _translate(self, llm: ChatModel, text: str, language: str) -> str | None:
         source = detect_language(text, default="de" if language == "en" else "en")
-        lexicon = self._lexicon()
-        # German words an English sentence left as they were are to be translated, not kept as names.
-        left = set(untranslated_words(text, language, lexicon))
-        names = dict.fromkeys(n.text for n in name_candidates(text, source, lexicon) if n.text not in left)
+        names = dict.fromkeys(n.text for n in name_candidates(text, source, self._lexicon()))
         messages = self._prompts["translate"].render(
             language=language_name(language), text=sanitize_quote(text), names=", ".join(names) or "none"
         )
-        out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
-        return self._checked_translation(out, text, language)
+        return self._translation(llm, messages, text, language)
 
-    def _checked_translation(self, out: str, text: str, language: str) -> str | None:
-        """`out`, a translation of `text`, unless it is not in `language` or adds a number or name."""
+    def _translation(self, llm: ChatModel, messages: list[Message], text: str, language: str) -> str | None:
+        """The model's translation of `text`, unless it is not in `language` or adds a number or
+        name the original lacks."""
+        out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
         lexicon = self._lexicon()
         if not out or detect_language(out, default=language) != language:
             log.debug("translation %r rejected: not in %s", out, language)

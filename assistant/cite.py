@@ -42,6 +42,7 @@ class SentenceCheck:
     soft_names: list[str] = field(default_factory=list)  # ordinary words not found verbatim
     answers_kind: bool = True  # holds the kind of fact the question asks for (a time, a number)
     language_ok: bool = True
+    untranslated: list[str] = field(default_factory=list)  # words left in the other language
     plain: str = ""  # why it was dropped, in words for the reader
 
 
@@ -192,7 +193,8 @@ def _check_cited(
     sentence, sentence_language, numbers, names = line.sentence, facts.language, facts.numbers, facts.names
     if line.span and any(span_in_quote(line.span, e.quote) for e in cited):
         check.span = line.span
-    check.language_ok = sentence_language == language and not untranslated_words(sentence, language, lexicon)
+    check.untranslated = untranslated_words(sentence, language, lexicon)
+    check.language_ok = sentence_language == language and not check.untranslated
     quoted = " ".join(e.quote for e in cited)
     context = " ".join(f"{e.title} {e.context or e.quote}" for e in cited)
     # Facts the question brought in count when the cited article text has them as well.

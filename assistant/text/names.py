@@ -179,8 +179,9 @@ def name_in_compound(name: str, text: str) -> bool:
 
 @lru_cache(maxsize=1024)
 def _phrase_pattern(form: str) -> re.Pattern[str]:
-    """A multi-word name with each word inflected as German inflects it: "rotes kreuz" matches
-    "roten kreuzes", "europaische zentralbank" matches "europaischen zentralbank"."""
+    """A multi-word name with each word carrying a short German ending: "rotes kreuz" matches
+    "roten kreuzes", "vereinte nationen" matches "vereinten nationen" (up to three letters past
+    the stem, so "europaische" does not reach "europaischen")."""
     parts = []
     for word in form.split():
         stem = _INFLECTION.sub("", word) if len(word) >= 5 else word

@@ -13,8 +13,9 @@ from assistant.text.normalize import data_file, fold, words
 
 log = logging.getLogger(__name__)
 
-# 2.000 / 2,000 / 2 000 / 1.5 / 10. / 2020 / 27/09/2023 / 2023-09-27
-_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:[.,\u00a0 ]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
+# 2.000 / 2,000 / 2 000 / 1.5 / 10. / 2020 / 27/09/2023 / 2023-09-27. Digits written onto letters
+# belong to a name, not a figure: Report24, G7, MH17 (the name check holds those; S-400 still counts).
+_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:[.,\u00a0 ]\d{3})+(?![\d])|(?<![^\W_])\d+(?:[.,]\d+)?")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})(?:-(\d{1,2}))?\b")
 _SLASH_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")

@@ -276,3 +276,9 @@ def test_german_words_left_in_an_english_sentence_are_found(lexicon: Lexicon) ->
     assert lexicon.untranslated_german(sentence) == ["Beulenpest", "Pocken"]  # "typhus" is English too
     # Loanwords English uses, names and English words are not untranslated.
     assert lexicon.untranslated_german("The Bundestag met in a Kindergarten in Moskau, said Peskov.") == []
+
+
+def test_digits_written_onto_letters_are_part_of_a_name_not_a_figure() -> None:
+    # "Report24" is an outlet; its 24 is no claim a passage must hold (the name check holds the name).
+    assert number_facts("the fighting that Report24 describes, after the G7 and MH17", "en") == set()
+    assert number_facts("S-400 systems, COVID-19, 25 dead in the 1980s", "en") == {"400", "19", "25", "1980"}

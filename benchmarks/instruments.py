@@ -153,12 +153,14 @@ class TimedIndex(ChromaIndex):
 
 
 class RecordingChatModel:
-    """Forwards to a ChatModel and keeps, per stream() call, the kind of prompt and the model's own
-    generation stats (prompt tokens, tokens reused from the KV cache, prefill seconds) when it has them."""
+    """Forwards to a ChatModel and keeps, per stream() call, the kind of prompt, the text and the
+    model's own generation stats (prompt tokens, tokens reused from the KV cache, prefill seconds)
+    when it has them; per choose() call (the meaning checks), its seconds."""
 
     def __init__(self, inner: ChatModel) -> None:
         self.inner = inner
         self.calls: list[dict[str, Any]] = []
+        self.checks: list[float] = []  # seconds of each choose() call
 
     @property
     def backend(self) -> str:
@@ -178,16 +180,19 @@ class RecordingChatModel:
         max_tokens: int = 256,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
         started = time.perf_counter()
         first: float | None = None
+        pieces: list[str] = []
         try:
             for piece in self.inner.stream(
-                messages, max_tokens=max_tokens, temperature=temperature, stop=stop
+                messages, max_tokens=max_tokens, temperature=temperature, stop=stop, grammar=grammar
             ):
                 if first is None:
                     first = time.perf_counter() - started
+                pieces.append(piece)
                 yield piece
         finally:
             stats = getattr(self.inner, "last_stats", None)
@@ -195,11 +200,20 @@ class RecordingChatModel:
                 "system_prompt": " ".join(system.split())[:60],
                 "first_piece_s": None if first is None else round(first, 3),
                 "seconds": round(time.perf_counter() - started, 3),
+                "text": "".join(pieces),
             }
             if stats is not None and dataclasses.is_dataclass(stats) and not isinstance(stats, type):
                 fields = dataclasses.asdict(stats)
                 record.update({k: round(v, 3) if isinstance(v, float) else v for k, v in fields.items()})
             self.calls.append(record)
+
+    def choose(self, messages: Sequence[Message], choices: Sequence[str]) -> list[float]:
+        """The verifier's yes/no checks: timed, counted apart from the generations."""
+        started = time.perf_counter()
+        try:
+            return self.inner.choose(messages, choices)
+        finally:
+            self.checks.append(round(time.perf_counter() - started, 3))
 
     def close(self) -> None:
         close = getattr(self.inner, "close", None)

@@ -185,6 +185,11 @@ def performance_table(result: Mapping[str, Any]) -> str:
     section = result.get("sections", {}).get("answer", {})
     for label, key, target_id in (
         ("answer: first token, median", "first token, median (s)", "first_token_s"),
+        (
+            "answer: first verified sentence, median",
+            "first verified sentence, median (s)",
+            "first_sentence_s",
+        ),
         ("answer: total, median", "total, median (s)", None),
     ):
         row = next((r for r in _rows_of(section, "Time") if r[0] == key), None)

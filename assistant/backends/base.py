@@ -26,7 +26,7 @@ class ChatModel(Protocol):
 
     @property
     def backend(self) -> str:
-        """Short backend name: 'embedded', 'ollama', 'fake'."""
+        """Short backend name: 'embedded', 'ollama', or the name a plugin registered it under."""
         ...
 
     @property

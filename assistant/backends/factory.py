@@ -1,4 +1,5 @@
-"""The one place that maps settings to concrete backends, importing each lazily."""
+"""The one place that maps settings to concrete backends, importing each lazily; backends that
+plugins registered (assistant/plugins.py) are looked up first."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Callable
 
+from assistant import plugins
 from assistant.backends.base import ChatModel, Embedder
 from assistant.backends.index_chroma import ChromaIndex
 from assistant.chunking import CHUNKER_VERSION
@@ -14,6 +16,9 @@ from assistant.errors import BackendUnavailableError, ConfigError
 
 
 def make_embedder(settings: Settings) -> Embedder:
+    registered = plugins.embedder(settings.embedding.backend)
+    if registered is not None:
+        return registered(settings)
     match settings.embedding.backend:
         case "ctranslate2":
             from assistant.backends.embed_ct2 import make_ct2_embedder
@@ -29,14 +34,13 @@ def make_embedder(settings: Settings) -> Embedder:
             return OllamaEmbedder(
                 settings.ollama, settings.embedding.model, batch_size=settings.embedding.batch_size
             )
-        case "hashing":
-            from assistant.backends.embed_hashing import HashingEmbedder
-
-            return HashingEmbedder()
     raise ConfigError(f"Unknown embedding backend {settings.embedding.backend!r}")
 
 
 def make_chat_model(settings: Settings) -> ChatModel:
+    registered = plugins.llm(settings.llm.backend)
+    if registered is not None:
+        return registered.build(settings)
     match settings.llm.backend:
         case "embedded":
             try:
@@ -50,15 +54,14 @@ def make_chat_model(settings: Settings) -> ChatModel:
             from assistant.backends.llm_ollama import OllamaChatModel
 
             return OllamaChatModel(settings.ollama, settings.llm.model or settings.ollama.chat_model)
-        case "fake":
-            from assistant.backends.llm_fake import FakeChatModel
-
-            return FakeChatModel()
     raise ConfigError(f"Unknown LLM backend {settings.llm.backend!r}")
 
 
 def describe_chat_model(settings: Settings) -> tuple[str, str]:
     """(backend, model) without loading anything."""
+    registered = plugins.llm(settings.llm.backend)
+    if registered is not None:
+        return settings.llm.backend, registered.model
     match settings.llm.backend:
         case "embedded":
             from assistant.backends.model_store import model_name
@@ -66,8 +69,7 @@ def describe_chat_model(settings: Settings) -> tuple[str, str]:
             return "embedded", model_name(settings.llm)
         case "ollama":
             return "ollama", settings.llm.model or settings.ollama.chat_model
-        case _:
-            return settings.llm.backend, "fake-echo"
+    raise ConfigError(f"Unknown LLM backend {settings.llm.backend!r}")
 
 
 def chat_model_setup(settings: Settings) -> tuple[str, Callable[[], object]] | None:

@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant import plugins
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
 from assistant.interfaces import console, options, terminal
@@ -65,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        # Before the arguments: --backend may name a backend that a plugin registers.
+        plugins.load(os.environ)
+    except AssistantError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
     parser = build_parser()
     args = parser.parse_args(argv)
     args.verbose += getattr(args, "command_verbose", 0)

@@ -8,20 +8,20 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from assistant import plugins
 from assistant.dates import is_filter_date
 from assistant.errors import InputError
 from assistant.text.language import SUPPORTED
 from assistant.types import Filters
 
-# `fake` answers from the evidence without a model: for tests and plumbing, accepted but not offered.
-BACKENDS = ("embedded", "ollama")
-_HIDDEN_BACKENDS = ("fake",)
+# What --backend offers; a backend a plugin registered (the tests' `fake`) is accepted, not offered.
+BACKENDS = plugins.BUILT_IN_LLMS
 LANGUAGES = SUPPORTED
 
 
 def backend(value: str) -> str:
     name = value.strip().lower()
-    if name in BACKENDS or name in _HIDDEN_BACKENDS:
+    if name in plugins.llm_backends():
         return name
     raise argparse.ArgumentTypeError(f"{value!r} is not a backend: choose {' or '.join(BACKENDS)}")
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from assistant.backends.base import Message
-from assistant.backends.llm_fake import FakeChatModel
 from assistant.config import Settings
 from assistant.service import Assistant
+from tests.support.fakes import FakeChatModel
 
 pytestmark = pytest.mark.browser
 

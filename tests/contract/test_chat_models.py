@@ -15,13 +15,13 @@ import pytest
 
 from assistant.backends.base import ChatModel, Message, choose, complete
 from assistant.backends.llm_embedded import EmbeddedChatModel
-from assistant.backends.llm_fake import FakeChatModel
 from assistant.backends.llm_ollama import OllamaChatModel
 from assistant.backends.llm_tokens import StopScanner, TokenDecoder
 from assistant.backends.model_store import resolve_model_path
 from assistant.config import LLMSettings, OllamaSettings
 from assistant.errors import BackendTimeoutError, BackendUnavailableError, GenerationError
 from tests.support.fake_ollama import FakeOllama
+from tests.support.fakes import FakeChatModel
 
 GERMAN = "Grüße aus Köln: schöne Straße, müde Bären, heiße Öfen."
 ECHO: list[Message] = [

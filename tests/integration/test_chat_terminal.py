@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
+from assistant.plugins import PLUGINS_ENV
 from assistant.service import Assistant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +92,7 @@ def indexed(make_settings: Callable[..., Settings], tmp_path: Path) -> dict[str,
     assistant.ingest()
     assistant.close()
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
+        **{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_") or k == PLUGINS_ENV},
         "ASSISTANT_INDEX__PATH": str(settings.index.path),
         "ASSISTANT_EMBEDDING__BACKEND": "hashing",
         "ASSISTANT_LLM__BACKEND": "fake",

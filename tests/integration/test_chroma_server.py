@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.plugins import PLUGINS_ENV
+
 pytestmark = pytest.mark.slow
 
 STARTUP_TIMEOUT_S = 60.0
@@ -41,7 +43,8 @@ def _free_port() -> int:
 
 
 def _local_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_") or k == "ASSISTANT_CONFIG"}
+    kept = ("ASSISTANT_CONFIG", PLUGINS_ENV)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_") or k in kept}
     no_proxy = ",".join(x for x in (env.get("NO_PROXY"), "127.0.0.1", "localhost") if x)
     env.update(ANONYMIZED_TELEMETRY="False", NO_PROXY=no_proxy, no_proxy=no_proxy, **extra)
     return env

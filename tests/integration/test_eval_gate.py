@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from assistant.backends.factory import make_embedder, make_index
-from assistant.backends.llm_fake import FakeChatModel
 from assistant.config import Settings
 from assistant.evaluation import load_cases, run_eval, select_cases
 from assistant.evaluation.baseline import load_baseline
 from assistant.evaluation.cases import Case
 from assistant.evaluation.schema import EvalOutcome
 from assistant.service import Assistant
+from tests.support.fakes import FakeChatModel
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES_FILE = ROOT / "evals" / "cases.yaml"

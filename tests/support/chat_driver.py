@@ -19,9 +19,9 @@ from typing import Any
 
 from assistant.backends import factory
 from assistant.backends.base import ChatModel, Message
-from assistant.backends.llm_fake import FakeChatModel
 from assistant.config import Settings
 from assistant.interfaces.cli import main
+from tests.support.fakes import FakeChatModel
 
 
 class SlowWhenFlagged(FakeChatModel):

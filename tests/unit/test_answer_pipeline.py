@@ -9,11 +9,11 @@ import pytest
 
 from assistant.backends.base import Message
 from assistant.backends.factory import make_embedder, make_index
-from assistant.backends.llm_fake import FakeChatModel
 from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.service import Assistant
 from assistant.types import FinalEvent, SentenceEvent, StatusEvent, TokenEvent, Turn
+from tests.support.fakes import FakeChatModel
 
 QUESTION = "Wann haben die russischen Friedenstruppen Berg-Karabach verlassen?"
 # An English question over the German articles. The hashing embedder matches words, not meanings,

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from assistant.backends import chroma_storage
-from assistant.backends.embed_hashing import HashingEmbedder
 from assistant.backends.factory import make_index
 from assistant.config import Settings
 from assistant.errors import IndexFullError, IndexReadOnlyError, IndexStorageError
 from assistant.interfaces.cli import main
 from assistant.service import Assistant
+from tests.support.fakes import HashingEmbedder
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "articles"
 QUESTION = "Wer hat den Abzug der Friedenstruppen bestätigt?"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backends.embed_hashing import HashingEmbedder
 from assistant.config import Settings
 from assistant.service import Assistant
+from tests.support.fakes import HashingEmbedder
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "articles"
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from assistant.backends.base import ArticleRecord
-from assistant.backends.embed_hashing import HashingEmbedder
 from assistant.backends.factory import make_index
 from assistant.chunking import chunk_article
 from assistant.config import Settings
@@ -21,6 +20,7 @@ from assistant.errors import IndexBusyError
 from assistant.interfaces.cli import main
 from assistant.loaders import load_paths
 from assistant.service import Assistant
+from tests.support.fakes import HashingEmbedder
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "articles"
 TEXT_1 = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assistant import plugins
 from assistant.config import Settings
 from assistant.errors import ConfigError
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 def parse_choice(choice: str) -> dict[str, str | None]:
     """ "embedded", "ollama" or "ollama:qwen2.5:7b-instruct" -> llm settings."""
     backend, _, model = choice.strip().partition(":")
-    if backend not in ("embedded", "ollama", "fake"):
+    if backend not in plugins.llm_backends():
         raise ConfigError(f"web.models: {choice!r} is not embedded, ollama or ollama:<model>")
     return {"backend": backend, "model": model or None}
 

@@ -7,9 +7,11 @@ the anchors (assistant.cite: markers, copied words, language, numbers, dates, na
 check (the model answers yes/no whether the cited passage states the sentence, read as a
 probability), and, once per answer, whether the passage is about what was asked at all. What
 passes is shown sentence by sentence; a question for a date or a number that the passages do not
-give gets a note saying so. When nothing passes, a quote that answers the question is offered in
-the reader's language (translated, the original in the source card); otherwise the answer says
-the articles do not say, with the closest passages as related reading."""
+give gets a note saying so. When nothing passes, the model drafts once more over the passages its
+rejected sentences did not cite (it often cites the wrong one of several); when that fails too, a
+quote that answers the question is offered in the reader's language (translated, the original in
+the source card); otherwise the answer says the articles do not say, with the closest passages as
+related reading."""
 
 from __future__ import annotations
 

@@ -7,11 +7,9 @@ the anchors (assistant.cite: markers, copied words, language, numbers, dates, na
 check (the model answers yes/no whether the cited passage states the sentence, read as a
 probability), and, once per answer, whether the passage is about what was asked at all. What
 passes is shown sentence by sentence; a question for a date or a number that the passages do not
-give gets a note saying so. When nothing passes, the model drafts once more over the passages its
-rejected sentences did not cite (it often cites the wrong one of several); when that fails too, a
-quote that answers the question is offered in the reader's language (translated, the original in
-the source card); otherwise the answer says the articles do not say, with the closest passages as
-related reading."""
+give gets a note saying so. When nothing passes, a quote that answers the question is offered in
+the reader's language (translated, the original in the source card); otherwise the answer says
+the articles do not say, with the closest passages as related reading."""
 
 from __future__ import annotations
 
@@ -22,7 +20,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 
 from assistant.backends.base import ChatModel, Embedder, Message, choose, complete
-from assistant.cite import SentenceCheck, Verification, finalize, render, to_citation, verify_answer
+from assistant.cite import SentenceCheck, finalize, render, to_citation, verify_answer
 from assistant.config import AnswerSettings, LLMSettings
 from assistant.evidence import answers_kind, select_evidence, with_neighbours
 from assistant.prompts import Prompts
@@ -170,25 +168,34 @@ class Answerer:
         started: float,
     ) -> Generator[AnswerEvent, None, Answer]:
         """Yields each sentence as soon as it has passed; returns the Answer."""
-        answer = base.model_copy(deep=True)
-        by_marker = {e.marker: e for e in evidence}
-        on_topic: dict[tuple[int, bool], float] = {}
-        checked, kept = yield from self._passing(
-            draft, evidence, by_marker, question, language, llm, on_topic, answer, timings, started
+        lexicon = self._lexicon()
+        checked = verify_answer(
+            draft,
+            evidence,
+            question=question,
+            language=language,
+            instructions=self._prompts["answer"].system,
+            lexicon=lexicon,
         )
-        declined = checked.declined
-        tried = {m for s in checked.sentences for m in s.markers}
-        rest = [e for e in evidence if e.marker not in tried]
-        if not kept and not declined and tried and rest and self._s.second_draft:
-            # The small model often cites the wrong one of several passages: one more draft over
-            # the passages its rejected sentences did not cite, held to the same checks.
-            answer.notes.append(f"second draft over evidence {[e.marker for e in rest]}")
-            yield StatusEvent(text="Looking again in the other passages")
-            second = self._draft(llm, rest, question, language, timings, started)
-            checked, kept = yield from self._passing(
-                second, rest, by_marker, question, language, llm, on_topic, answer, timings, started
-            )
-        if declined and not kept:
+        answer = base.model_copy(deep=True)
+        answer.notes.append(f"draft: {draft.strip()!r}")
+        by_marker = {e.marker: e for e in evidence}
+        kept: list[SentenceCheck] = []
+        on_topic: dict[tuple[int, bool], float] = {}
+        for sentence in checked.sentences:
+            if not sentence.kept:
+                _drop(answer, sentence.sentence, sentence.reason, sentence.plain)
+                continue
+            if sentence.note or not sentence.markers:
+                continue  # the system says what is missing itself, in the reader's language
+            passed = self._confirm(sentence, by_marker, question, language, llm, on_topic, answer)
+            if passed is None:
+                continue
+            kept.append(passed)
+            if timings.first_sentence_s is None:
+                timings.first_sentence_s = round(time.perf_counter() - started, 3)
+            yield SentenceEvent(text=passed.text)
+        if checked.declined and not kept:
             # A decline is taken at its word: quoting the closest passage then would make it an answer.
             answer.notes.append("the model found no answer in the evidence")
             return self._not_answered(answer, evidence, language)
@@ -208,45 +215,6 @@ class Answerer:
             return answer
         _give_way(answer, kept, checked.kind)
         return self._fallback(answer, holding or evidence, question, language, llm, on_topic)
-
-    def _passing(
-        self,
-        draft: str,
-        evidence: list[Evidence],
-        by_marker: dict[int, Evidence],
-        question: str,
-        language: str,
-        llm: ChatModel,
-        on_topic: dict[tuple[int, bool], float],
-        answer: Answer,
-        timings: Timings,
-        started: float,
-    ) -> Generator[AnswerEvent, None, tuple[Verification, list[SentenceCheck]]]:
-        """The draft's sentences through every check, each yielded as soon as it has passed."""
-        checked = verify_answer(
-            draft,
-            evidence,
-            question=question,
-            language=language,
-            instructions=self._prompts["answer"].system,
-            lexicon=self._lexicon(),
-        )
-        answer.notes.append(f"draft: {draft.strip()!r}")
-        kept: list[SentenceCheck] = []
-        for sentence in checked.sentences:
-            if not sentence.kept:
-                _drop(answer, sentence.sentence, sentence.reason, sentence.plain)
-                continue
-            if sentence.note or not sentence.markers:
-                continue  # the system says what is missing itself, in the reader's language
-            passed = self._confirm(sentence, by_marker, question, language, llm, on_topic, answer)
-            if passed is None:
-                continue
-            kept.append(passed)
-            if timings.first_sentence_s is None:
-                timings.first_sentence_s = round(time.perf_counter() - started, 3)
-            yield SentenceEvent(text=passed.text)
-        return checked, kept
 
     def _missing(self, kind: QuestionKind, language: str) -> str:
         return self._prompts.message("no_date" if kind == "when" else "no_number", language)

@@ -265,12 +265,6 @@ class AnswerSettings(_Section):
         description="Probability that a cited passage is about what the question asks; below it the answer "
         "says the articles do not say.",
     )
-    second_draft: bool = Field(
-        default=True,
-        description="When no sentence of the draft passes its checks, draft once more over the evidence "
-        "its sentences did not cite (the small model often cites the wrong one of several passages). "
-        "A declined draft (NO_ANSWER) is taken at its word.",
-    )
     min_extractive: float = Field(
         default=0.7,
         ge=0,

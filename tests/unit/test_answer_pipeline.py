@@ -328,38 +328,3 @@ def test_an_english_answer_whose_german_words_cannot_be_finished_is_kept_as_it_i
     answer = _with_model(make_settings, model).ask(QUESTION_EN)
     assert answer.mode == "generated"
     assert answer.answer.startswith("Peskow confirmed that the Friedenstruppen had begun")
-
-
-class _WrongPassageFirst(FakeChatModel):
-    """Cites evidence [1] with a date it lacks in its first draft, then answers from the evidence."""
-
-    def _reply(self, messages):  # type: ignore[no-untyped-def, override]
-        drafts = [m for m in self.requests if "Evidence:" in m[-1]["content"]]
-        if len(drafts) == 1:
-            return "[1] «Berg-Karabach» Antwort: Die Friedenstruppen verließen Berg-Karabach im Mai 2021."
-        return super()._reply(messages)
-
-
-@pytest.mark.parametrize("second_draft", [True, False])
-def test_a_draft_that_cites_the_wrong_passage_gets_a_second_one_over_the_others(
-    make_settings: Callable[..., Settings], second_draft: bool
-) -> None:
-    model = _WrongPassageFirst()
-    answer = _with_model(make_settings, model, answer={"second_draft": second_draft}).ask(QUESTION)
-    assert "2021" not in answer.answer
-    drafts = [m[-1]["content"] for m in model.requests if "Evidence:" in m[-1]["content"]]
-    if not second_draft:
-        assert len(drafts) == 1 and answer.mode == "extractive"
-        return
-    # The second draft sees every passage but the one the rejected sentence cited, and its
-    # sentence, which passes, is the answer.
-    assert len(drafts) == 2 and "[1]" in drafts[0] and "[1]" not in drafts[1]
-    assert answer.mode == "generated" and answer.citations
-    assert answer.citations[0].quote != answer.evidence[0].quote
-    assert any(note.startswith("second draft over evidence") for note in answer.notes)
-
-
-def test_a_declined_draft_gets_no_second_one(make_settings: Callable[..., Settings]) -> None:
-    model = FakeChatModel(script=["NO_ANSWER", "[2] «Peskow» Antwort: Peskow bestätigte den Abzug."])
-    answer = _with_model(make_settings, model).ask(QUESTION)
-    assert answer.abstained and len([m for m in model.requests if "Evidence:" in m[-1]["content"]]) == 1

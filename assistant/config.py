@@ -265,14 +265,6 @@ class AnswerSettings(_Section):
         description="Probability that a cited passage is about what the question asks; below it the answer "
         "says the articles do not say.",
     )
-    quote_candidates: int = Field(
-        default=3,
-        ge=1,
-        le=20,
-        description="When no sentence passes: how many of the best passages (above the relevance floor "
-        "plus extractive_margin) are asked in turn whether they answer the question; the first that does "
-        "(min_extractive) is quoted.",
-    )
     min_extractive: float = Field(
         default=0.7,
         ge=0,

@@ -328,28 +328,3 @@ def test_an_english_answer_whose_german_words_cannot_be_finished_is_kept_as_it_i
     answer = _with_model(make_settings, model).ask(QUESTION_EN)
     assert answer.mode == "generated"
     assert answer.answer.startswith("Peskow confirmed that the Friedenstruppen had begun")
-
-
-class _FirstPassageOffTopic(FakeChatModel):
-    """The first passage it is asked about is off topic; every later one answers the question."""
-
-    def choose(self, messages, choices):  # type: ignore[no-untyped-def, override]
-        super().choose(messages, choices)
-        return [0.1, 0.9] if len(self.choices) == 1 else [0.9, 0.1]
-
-
-@pytest.mark.parametrize("candidates", [1, 3])
-def test_when_nothing_passes_the_first_of_the_best_passages_on_topic_is_quoted(
-    make_settings: Callable[..., Settings], candidates: int
-) -> None:
-    model = _FirstPassageOffTopic(script=["Die Friedenstruppen verließen Berg-Karabach im Mai 2021 [1]."])
-    assistant = _with_model(make_settings, model, answer={"quote_candidates": candidates})
-    answer = assistant.ask(QUESTION)
-    assert "2021" not in answer.answer
-    if candidates == 1:
-        # Only the top passage may be quoted, and it is off topic: the articles do not say.
-        assert answer.abstained and answer.abstain_reason == "not_answered" and len(model.choices) == 1
-        return
-    assert answer.mode == "extractive" and len(model.choices) == 2
-    assert answer.citations[0].quote == answer.evidence[1].quote != answer.evidence[0].quote
-    assert any(note.startswith("no quote of [1]: on topic 0.10") for note in answer.notes)

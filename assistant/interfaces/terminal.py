@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from assistant.errors import AssistantError, GenerationError
 from assistant.interfaces import console
 from assistant.interfaces.answering import answer_events
+from assistant.interfaces.ctrl_c import CtrlC
 from assistant.interfaces.status import StatusLine
 from assistant.interfaces.vocabulary import Words, without_markers
 from assistant.types import Answer, Filters, FinalEvent, SentenceEvent, StatusEvent, Turn
@@ -82,6 +83,19 @@ def chat(
     _line_editing()
     history: list[Turn] = []
     print(CHAT_HELP, file=err)
+    with CtrlC() as ctrl_c:
+        _converse(assistant, options, history, ctrl_c, out=out, err=err)
+
+
+def _converse(
+    assistant: Assistant,
+    options: AskOptions,
+    history: list[Turn],
+    ctrl_c: CtrlC,
+    *,
+    out: TextIO,
+    err: TextIO,
+) -> None:
     while (question := _read_question(err)) is not None:
         if question == "/clear":
             history.clear()
@@ -91,7 +105,8 @@ def chat(
             print(render_history(history), file=out)
             continue
         try:
-            answer = ask(assistant, question, history, options, out=out, err=err)
+            with ctrl_c.answering():
+                answer = ask(assistant, question, history, options, out=out, err=err)
         except KeyboardInterrupt:
             print("\nStopped. Nothing was added to the conversation; ask again when you like.", file=err)
             continue

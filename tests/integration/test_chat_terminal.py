@@ -141,3 +141,27 @@ def test_ctrl_c_stops_the_answer_and_returns_to_the_prompt_with_history_kept(
     assert "Quellen:" in chat.read_until(r"Quellen:[\s\S]*\n> ", start=mark)
     chat.type("\x04")  # Ctrl+D ends the chat
     assert chat.wait() == 0
+
+
+def test_ctrl_c_stops_the_answer_even_when_code_underneath_swallows_the_interrupt(
+    indexed: dict[str, str],
+) -> None:
+    terminal = Terminal(["chat"], {**indexed, "CHAT_DRIVER_SWALLOW": "1"})
+    try:
+        terminal.read_until(r"Ctrl\+C stops an answer.*\n> ")
+        slow = Path(indexed["CHAT_DRIVER_SLOW"])
+        slow.touch()
+        terminal.type(FIRST + "\n")
+        terminal.read_until("Writing the answer")
+        terminal.type("\x03")  # swallowed by the draft: the chat presses it once more itself
+        stopped = terminal.read_until(r"Stopped\..*\n> ", timeout=10)
+        assert "Nothing was added to the conversation" in stopped
+        slow.unlink()
+        mark = len(terminal.text())
+        terminal.type(FIRST + "\n")  # the repeat did not cut into the next answer
+        assert "Quellen:" in terminal.read_until(r"Quellen:[\s\S]*\n> ", start=mark)
+        assert "Stopped" not in terminal.text()[mark:]
+        terminal.type("\x04")
+        assert terminal.wait() == 0
+    finally:
+        terminal.kill()

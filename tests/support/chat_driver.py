@@ -5,7 +5,9 @@ while an answer is being written (tests/integration/test_chat_terminal.py).
 
 While the file named by $CHAT_DRIVER_SLOW exists, an answer draft waits before each token (in short
 sleeps, so that SIGINT lands at once) until the file is gone; other calls (rewrites, yes/no checks)
-stay fast. The index and the rest come from the environment's settings, as for `assistant` itself.
+stay fast. With $CHAT_DRIVER_SWALLOW set, the first Ctrl+C of a slow draft is swallowed, as code
+underneath an answer (a finalizer, a C extension) can swallow it. The index and the rest come from
+the environment's settings, as for `assistant` itself.
 """
 
 from __future__ import annotations
@@ -27,10 +29,16 @@ from tests.support.fakes import FakeChatModel
 class SlowWhenFlagged(FakeChatModel):
     def stream(self, messages: Sequence[Message], **kwargs: Any) -> Iterator[str]:
         flag = os.environ.get("CHAT_DRIVER_SLOW")
+        swallow = bool(os.environ.get("CHAT_DRIVER_SWALLOW"))
         drafting = bool(messages) and "Evidence:" in messages[-1]["content"]
         for piece in super().stream(messages, **kwargs):
             while drafting and flag and Path(flag).exists():
-                time.sleep(0.05)
+                try:
+                    time.sleep(0.05)
+                except KeyboardInterrupt:
+                    if not swallow:
+                        raise
+                    swallow = False
             yield piece
 
 

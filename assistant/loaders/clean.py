@@ -36,7 +36,10 @@ _APPEAL = re.compile(
     r"\bbecome a (?:member|supporter|patron)\b|\bsubscribe to our\b|\bfollow us on\b",
     re.I,
 )
-_TRAILER = re.compile(r"\s*\b(?:Mehr zum Thema|Lesen Sie auch|Read more)\s*[-–—:]\s.*$")
+# An appeal is a paragraph of its own; a longer line is an article's text (a CSV row is one line).
+_APPEAL_LINE_CHARS: Final = 600
+# No leading \s*: the regex engine then skips ahead to the teaser's first letters.
+_TRAILER = re.compile(r"\b(?:Mehr zum Thema|Lesen Sie auch|Read more)\s*[-–—:]\s.*$")
 
 
 def clean_text(text: str) -> str:
@@ -53,12 +56,11 @@ def clean_text(text: str) -> str:
     lines = [line for line in lines if not _is_boilerplate_line(line)]
     while lines:
         last = lines[-1]
-        if not last or _APPEAL.search(last):
+        if not last or (len(last) <= _APPEAL_LINE_CHARS and _APPEAL.search(last)):
             lines.pop()
             continue
-        cut = _TRAILER.sub("", last)
-        if cut != last:
-            lines[-1] = cut
+        if teaser := _TRAILER.search(last):
+            lines[-1] = last[: teaser.start()].rstrip()
         break
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()

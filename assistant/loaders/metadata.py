@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 ARTICLE_LANGUAGES: Final = ("de", "en", "fr", "es", "it", "nl", "pl", "pt", "ru", "tr", "uk")
 TITLE_MAX_CHARS: Final = 200  # a first line up to this long, followed by more text, is a headline
 _TITLE_SENTENCE_CHARS: Final = 150  # a first sentence used as title is cut to this
+_TITLE_SCAN_CHARS: Final = 2000
 _LEADING_DATE = re.compile(r"\Adate\s*[:=]?\s*(\d{4}(?:-\d{2}(?:-\d{2})?)?)\b\s*", re.I)
 _WHITESPACE = re.compile(r"\s+")
 
@@ -178,7 +179,8 @@ def infer_title(text: str, language: str = "und") -> str:
         and len(split_sentences(first_line, language)) <= 1
     ):
         return first_line
-    spans = split_sentences(text, language)
+    # The first sentence is all that is used, and a longer one is cut: the text's start will do.
+    spans = split_sentences(text[:_TITLE_SCAN_CHARS], language)
     if not spans:
         return ""
     sentence = text[spans[0][0] : spans[0][1]]

@@ -22,6 +22,8 @@ _SHORT_WORDS = 12
 # py3langid's normalised probability below which a long text is "und".
 _MIN_CONFIDENCE = 0.5
 _MIN_LETTERS = 20
+# What is read of a long text (an article): enough to tell its language.
+_SAMPLE_CHARS = 1000
 
 
 def language_name(code: str) -> str:
@@ -63,7 +65,9 @@ def detect_language(text: str, default: str = "und", languages: Sequence[str] = 
 
     German and English are told apart by function words up to a dozen words and whenever those
     are clear, when nothing but German and English is asked for; otherwise py3langid decides, and
-    must be at least 50% sure."""
+    must be at least 50% sure. Only the first `_SAMPLE_CHARS` characters are read: they tell the
+    language of an article as well as all of it, at a fraction of the cost."""
+    text = text[:_SAMPLE_CHARS]
     tokens = words(text)
     # Function words know German and English only: with other languages possible they would take the
     # "de", "la" and "et" of a French text (all in the English stopword list) for English.
@@ -77,5 +81,5 @@ def detect_language(text: str, default: str = "und", languages: Sequence[str] = 
             return best
     if sum(len(t) for t in tokens) < _MIN_LETTERS and len(tokens) < 4:
         return default
-    language, confidence = _identifier(tuple(sorted(languages))).classify(text[:2000])
+    language, confidence = _identifier(tuple(sorted(languages))).classify(text)
     return str(language) if confidence >= _MIN_CONFIDENCE else default

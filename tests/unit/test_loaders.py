@@ -466,6 +466,11 @@ def test_utf8_bom_crlf_and_utf16(tmp_path: Path, payload: bytes) -> None:
             "Bericht.",
         ),
         ("Report.\n\nPlease support our journalism today.\n\nSubscribe to our newsletter!", "Report."),
+        # A whole article on one line (a CSV row) that mentions an appeal is an article, not an appeal.
+        (
+            "Die Partei rief: Spenden Sie für die Opfer! " + "Der Bericht geht weiter. " * 30,
+            ("Die Partei rief: Spenden Sie für die Opfer! " + "Der Bericht geht weiter. " * 30).strip(),
+        ),
     ],
 )
 def test_clean_text(raw: str, clean: str) -> None:

@@ -29,7 +29,7 @@ from assistant.text.facts import number_facts
 from assistant.text.language import detect_language, language_name
 from assistant.text.lexicon import Lexicon
 from assistant.text.names import name_candidates, name_supported
-from assistant.text.questions import QuestionKind, question_kind
+from assistant.text.questions import QuestionKind, event_question, question_kind
 from assistant.types import (
     Answer,
     AnswerEvent,
@@ -390,7 +390,15 @@ class Answerer:
         if best.score < floor:
             answer.notes.append(f"no quote: best evidence score {best.score:.3f} < {floor:.3f}")
             return self._not_answered(answer, evidence, language)
-        p_topic = self._on_topic(llm, best, question, on_topic)
+        holds = answers_kind(best.quote, kind, best.language)
+        # Asked "when", a passage without a date answers at most whether the event happened: asked
+        # so, it can be quoted with the note that the articles give no date.
+        event = event_question(question) if kind == "when" and not holds else None
+        if event is not None:
+            p_topic = self._relevance(llm, best.quote, event)
+            answer.notes.append(f"no date in the best passage: asked {event!r} (on topic {p_topic:.2f})")
+        else:
+            p_topic = self._on_topic(llm, best, question, on_topic)
         if p_topic < self._s.min_extractive:
             answer.notes.append(f"no quote: on topic {p_topic:.2f} < {self._s.min_extractive}")
             return self._not_answered(answer, evidence, language)
@@ -405,7 +413,7 @@ class Answerer:
             "extractive_intro" if shown == best.quote else "extractive_intro_translated", language
         )
         answer.answer = f"{intro} “{_unquote(shown)}” [1]"
-        if not answers_kind(best.quote, kind, best.language) and kind in ("when", "number"):
+        if not holds and kind in ("when", "number"):
             answer.answer = f"{answer.answer} {self._missing(kind, language)}"
         answer.citations = [to_citation(best, 1)]
         answer.abstained, answer.mode = False, "extractive"

@@ -36,6 +36,42 @@ def question_kind(question: str) -> QuestionKind:
     return "other"
 
 
+@lru_cache(maxsize=1)
+def _auxiliaries() -> frozenset[str]:
+    return frozenset(fold(w) for w in data_file("questions.yaml")["auxiliaries"]["en"])
+
+
+@lru_cache(maxsize=1)
+def _when_openings() -> dict[str, re.Pattern[str]]:
+    """Per language: a "when" phrase opening the question or one of its sentences, and the verb after."""
+    out: dict[str, re.Pattern[str]] = {}
+    for language, phrases in data_file("questions.yaml")["kinds"]["when"].items():
+        alternatives = "|".join(
+            re.escape(p).replace(r"\ ", r"\s+") for p in sorted(set(phrases), key=len, reverse=True)
+        )
+        out[language] = re.compile(
+            rf"(?:^|(?<=[.!?:;]\s))(?:{alternatives})\s+(?P<verb>[^\W\d_]+)(?=\s+\S)", re.I
+        )
+    return out
+
+
+def event_question(question: str) -> str | None:
+    """A "when" question as the yes/no question about its event: "When did the peacekeepers leave
+    Karabakh?" -> "Did the peacekeepers leave Karabakh?", "Wann findet der Besuch statt?" -> "Findet
+    der Besuch statt?". A passage that reports the event but gives no date answers the second one:
+    the reader is then told what the articles say, and that they give no date. None when no "when"
+    phrase opens the question (or one of its sentences) followed by its verb."""
+    question = question.strip()
+    for language, pattern in _when_openings().items():
+        for match in pattern.finditer(question):
+            verb = match.group("verb")
+            # English inverts an auxiliary ("When did …"); a German verb after "wann" is lower case,
+            # where "When Putin …" or "Wann Putin …" would open a clause instead.
+            if fold(verb) in _auxiliaries() if language == "en" else verb[:1].islower():
+                return question[: match.start()] + verb[:1].upper() + verb[1:] + question[match.end() :]
+    return None
+
+
 def has_temporal_fact(text: str, language: str = "und") -> bool:
     facts = number_facts(text, language)
     return any(f.startswith(_TEMPORAL_PREFIXES) or _YEAR.match(f) for f in facts)

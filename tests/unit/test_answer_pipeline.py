@@ -69,6 +69,29 @@ def test_fabricated_date_never_reaches_the_reader(make_settings: Callable[..., S
     assert answer.answer.endswith("Ein Datum dafür nennen die Artikel nicht.")
 
 
+class _EventOnly(FakeChatModel):
+    """Says a passage answers only the yes/no question about the event, never the "when" question."""
+
+    def choose(self, messages: list[Message], choices: list[str]) -> list[float]:  # type: ignore[override]
+        self.choices.append(list(messages))
+        asked = messages[-1]["content"]
+        yes = 0.1 if "Question: Wann" in asked else 0.9
+        return [yes, 1.0 - yes]
+
+
+def test_a_when_question_over_a_passage_without_a_date_asks_whether_the_event_happened(
+    make_settings: Callable[..., Settings],
+) -> None:
+    model = _EventOnly(script=["Die Friedenstruppen verließen Berg-Karabach im Mai 2021 [1]."])
+    answer = _with_model(make_settings, model).ask(QUESTION)
+    asked = [m[-1]["content"] for m in model.choices]
+    assert any("Question: Haben die russischen Friedenstruppen Berg-Karabach verlassen?" in a for a in asked)
+    # What the articles say about the event is quoted, and the reader is told no date is given.
+    assert answer.mode == "extractive" and len(answer.citations) == 1, answer.notes
+    assert answer.answer.endswith("Ein Datum dafür nennen die Artikel nicht.")
+    assert "2021" not in answer.answer
+
+
 def test_off_topic_passages_are_related_reading_not_an_answer(make_settings: Callable[..., Settings]) -> None:
     # The checker says no passage is about the question: no quote stands in for an answer.
     model = FakeChatModel(

@@ -9,7 +9,7 @@ from assistant.text.facts import is_calendar_word, number_facts
 from assistant.text.language import detect_language
 from assistant.text.lexicon import Lexicon
 from assistant.text.names import alias_group, name_candidates, name_in_compound, name_supported
-from assistant.text.questions import has_temporal_fact, question_kind
+from assistant.text.questions import event_question, has_temporal_fact, question_kind
 from assistant.text.sentences import split_sentences
 from assistant.text.terms import negation_words, tokenize
 
@@ -282,3 +282,26 @@ def test_digits_written_onto_letters_are_part_of_a_name_not_a_figure() -> None:
     # "Report24" is an outlet; its 24 is no claim a passage must hold (the name check holds the name).
     assert number_facts("the fighting that Report24 describes, after the G7 and MH17", "en") == set()
     assert number_facts("S-400 systems, COVID-19, 25 dead in the 1980s", "en") == {"400", "19", "25", "1980"}
+
+
+@pytest.mark.parametrize(
+    ("question", "event"),
+    [
+        ("When did Russian peacekeepers leave Karabakh?", "Did Russian peacekeepers leave Karabakh?"),
+        ("On what date will Armenia leave the CSTO?", "Will Armenia leave the CSTO?"),
+        ("Wann findet der Besuch statt?", "Findet der Besuch statt?"),
+        ("Seit wann ist Lukaschenko Präsident?", "Ist Lukaschenko Präsident?"),
+        ("In welchem Jahr wurde die OVKS gegründet?", "Wurde die OVKS gegründet?"),
+        (
+            "Er kündigte einen Besuch an. Wann findet er statt?",
+            "Er kündigte einen Besuch an. Findet er statt?",
+        ),
+        # Not a "when" question, or "when" opens a clause rather than the question.
+        ("When Putin spoke, who listened?", None),
+        ("Wann Putin kam, ist unklar?", None),
+        ("Did he say when it would be completed?", None),
+        ("Who signed the ceasefire?", None),
+    ],
+)
+def test_event_question_of_a_when_question(question: str, event: str | None) -> None:
+    assert event_question(question) == event

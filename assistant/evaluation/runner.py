@@ -27,6 +27,7 @@ from assistant.evaluation.baseline import (
 from assistant.evaluation.cases import Case
 from assistant.evaluation.report import write_reports
 from assistant.evaluation.schema import CaseResult, CitationView, EvalOutcome, EvalReport, RetrievedView
+from assistant.followup import search_query
 from assistant.prompts import PromptTemplate
 from assistant.types import Answer, Passage
 
@@ -172,7 +173,10 @@ def _run_case(
     passages: list[Passage] = []
     if case.expected_articles:
         try:
-            passages = assistant.search(answer.standalone_question or case.question, k=k)
+            # What the answer searched: a follow-up's rewrite, with the previous question when the
+            # rewrite still points back ("he", "the mission").
+            query = search_query(answer.standalone_question or case.question, case.history)
+            passages = assistant.search(query, k=k)
         except AssistantError as err:
             result.notes.append(f"search failed: {err}")
     scores = m.score_case(case, answer, passages, article_texts, k)

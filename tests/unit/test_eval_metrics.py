@@ -415,3 +415,43 @@ def test_a_baseline_with_unknown_metrics_or_wrong_direction_is_rejected(tmp_path
     with pytest.raises(BaselineError):
         load_baseline(path)
     assert load_baseline(tmp_path / "missing.json").thresholds == {}
+
+
+class _SearchRecorder:
+    """Just enough of an Assistant for the eval's case runner: one answer, searches recorded."""
+
+    def __init__(self, standalone: str) -> None:
+        self.standalone = standalone
+        self.queries: list[str] = []
+
+    def ask(self, question: str, **kw: object) -> Answer:
+        return Answer(
+            question=question,
+            answer="x [1].",
+            abstained=False,
+            language="en",
+            standalone_question=self.standalone,
+        )
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        self.queries.append(query)
+        return [passage("a", "x")]
+
+
+def test_a_follow_up_is_scored_on_what_the_answer_searched() -> None:
+    from assistant.evaluation.runner import _run_case
+
+    history = [
+        {"role": "user", "content": "Who confirmed the withdrawal from Karabakh?"},
+        {"role": "assistant", "content": "Peskov confirmed it [1]."},
+    ]
+    case = _case(question="Did he say when?", history=history)
+    # The rewrite still points back ("he"): the answer searched the previous question too.
+    unresolved = _SearchRecorder("Did he say when the withdrawal would end?")
+    _run_case(unresolved, case, k=5, article_texts={}, judge=None)  # type: ignore[arg-type]
+    assert unresolved.queries == [
+        "Who confirmed the withdrawal from Karabakh? Did he say when the withdrawal would end?"
+    ]
+    resolved = _SearchRecorder("Did Peskov say when the withdrawal from Karabakh would end?")
+    _run_case(resolved, case, k=5, article_texts={}, judge=None)  # type: ignore[arg-type]
+    assert resolved.queries == ["Did Peskov say when the withdrawal from Karabakh would end?"]

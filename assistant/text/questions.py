@@ -81,8 +81,19 @@ def has_temporal_fact(text: str, language: str = "und") -> bool:
     return any(f.startswith(_TEMPORAL_PREFIXES) or _YEAR.match(f) for f in facts)
 
 
+# A year after a temporal preposition is a date, not the figure a "how many" asks for ("das seit 1970
+# abgeholzte Land", "in 2019"); a count that looks like a year ("2000 Soldaten") has none before it.
+_DATED_YEAR = re.compile(
+    r"(?<!\w)(?:seit|since|im|in|bis|until|till|ab|from|before|nach|after|anno|"
+    r"anfang|ende|mitte|early|late|mid|jahr(?:e|es)?|year)\s+(?:dem\s+|den\s+|the\s+)?"
+    r"(?:jahr(?:e|en)?\s+|year\s+)?(?:1[5-9]\d\d|20\d\d)(?:er|s)?(?!\w)",
+    re.IGNORECASE,
+)
+
+
 def has_number_fact(text: str, language: str = "und") -> bool:
-    return any(not f.startswith(_TEMPORAL_PREFIXES) for f in number_facts(text, language))
+    undated = _DATED_YEAR.sub(" ", text)
+    return any(not f.startswith(_TEMPORAL_PREFIXES) for f in number_facts(undated, language))
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ from assistant.text.facts import is_calendar_word, number_facts
 from assistant.text.language import detect_language
 from assistant.text.lexicon import Lexicon
 from assistant.text.names import alias_group, name_candidates, name_in_compound, name_supported
-from assistant.text.questions import event_question, has_temporal_fact, question_kind
+from assistant.text.questions import event_question, has_number_fact, has_temporal_fact, question_kind
 from assistant.text.sentences import split_sentences
 from assistant.text.terms import negation_words, tokenize
 
@@ -241,6 +241,8 @@ def test_keyword_queries_and_long_texts_fall_back_to_langid() -> None:
         ("Wie hieß der Spieler?", "what"),
         ("What did the ECB decide?", "what"),
         ("Why did they leave?", "why"),
+        ("Welcher Prozentsatz der Flächen wird genutzt?", "number"),
+        ("What proportion of the votes did she get?", "number"),
     ],
 )
 def test_question_kinds(question: str, kind: str) -> None:
@@ -251,6 +253,23 @@ def test_temporal_facts_answer_when() -> None:
     assert has_temporal_fact("The war ended on 10 November 2020.")
     assert has_temporal_fact("seit dem Herbst")
     assert not has_temporal_fact("Peskov confirmed that the withdrawal had begun.")
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("Das seit 1970 abgeholzte Land wird für die Viehzucht genutzt.", False),
+        ("Since 2019, the factory has been closed.", False),
+        ("In den 1990er Jahren wuchs die Stadt.", False),
+        ("91 Prozent des seit 1970 abgeholzten Landes", True),
+        ("Im Jahr 2023 verließen 100.000 Armenier die Region.", True),
+        ("2000 Soldaten wurden entsandt.", True),
+        ("Das Spiel fand vor 2000 Zuschauern statt.", True),
+        ("Um 2000 Menschen demonstrierten.", True),
+    ],
+)
+def test_a_year_given_as_a_date_is_not_the_figure_asked_for(text: str, figure: bool) -> None:
+    assert has_number_fact(text, "de" if " the " not in text else "en") is figure
 
 
 def test_tokenize_folds_stems_and_drops_stopwords() -> None:

@@ -222,6 +222,7 @@ def ingest_baseline(args: dict[str, Any]) -> dict[str, Any]:
         "chunk_s": round(split_at - loaded_at, 3),
         "storage_s": round(stored, 3),
         "embedder": embeddings.embedder.id,
+        "batch_size": embeddings.batch_size,
     }
 
 

@@ -448,8 +448,8 @@ def build_ingest_section(
                 f"Corpus: {corpus_text}.",
                 "Ours: 900-character sentence-aware chunks, language detection, content hashes, article "
                 "manifest. Recipe: RecursiveCharacterTextSplitter(1000, 200) + Chroma.from_documents. Both "
-                "load the files with the project's loaders and embed with the same model in batches "
-                "of 16.",
+                "load the files with the project's loaders and embed with the same model"
+                + (f", {_get(base, 'batch_size')} passages per call." if _get(base, "batch_size") else "."),
                 f"Load average (1 min) during ours: {_load(ours)}, during the recipe: {_load(base)}.",
                 *(f"Failed: {p.get('error')}" for p in (ours, base) if not p.get("ok")),
             ],

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 _RELATED_READING = 2
 # Asked "when" and nothing passed: the best passages without a date asked whether they report the event.
 _EVENT_CANDIDATES = 3
+# Nothing passed and the best passage is only fairly likely to answer: it is compared with this many more.
+_LEAD_RIVALS = 2
 
 
 class Answerer:
@@ -396,7 +398,9 @@ class Answerer:
         if p_topic < self._s.min_extractive and kind == "when":
             found = self._event_passage(evidence, question, floor, llm, answer)
             best, p_topic = found or (best, p_topic)
-        if p_topic < self._s.min_extractive:
+        if p_topic < self._s.min_extractive and not self._leads(
+            best, p_topic, evidence, question, llm, on_topic, answer
+        ):
             answer.notes.append(f"no quote: on topic {p_topic:.2f} < {self._s.min_extractive}")
             return self._not_answered(answer, evidence, language)
         shown = best.quote
@@ -415,6 +419,31 @@ class Answerer:
         answer.citations = [to_citation(best, 1)]
         answer.abstained, answer.mode = False, "extractive"
         return answer
+
+    def _leads(
+        self,
+        best: Evidence,
+        p_best: float,
+        evidence: list[Evidence],
+        question: str,
+        llm: ChatModel,
+        on_topic: dict[tuple[int, bool], float],
+        answer: Answer,
+    ) -> bool:
+        """A passage the judge finds fairly likely to answer (at least min_on_topic) and clearly more
+        likely than the next best passages (by min_quote_lead): the judge ranks better than it
+        calibrates. With no rival passage to compare against, there is no lead."""
+        if p_best < self._s.min_on_topic or self._s.min_quote_lead >= 1:
+            return False
+        rivals = [e for e in evidence if e.marker != best.marker and e.quote != best.quote][:_LEAD_RIVALS]
+        if not rivals:
+            return False
+        p_rival = max(self._on_topic(llm, e, question, on_topic) for e in rivals)
+        lead = p_best - p_rival
+        answer.notes.append(
+            f"[{best.marker}] on topic {p_best:.2f}, the next best {p_rival:.2f}: lead {lead:.2f}"
+        )
+        return lead >= self._s.min_quote_lead
 
     def _event_passage(
         self, evidence: list[Evidence], question: str, floor: float, llm: ChatModel, answer: Answer

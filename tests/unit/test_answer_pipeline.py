@@ -351,3 +351,35 @@ def test_an_english_answer_whose_german_words_cannot_be_finished_is_kept_as_it_i
     answer = _with_model(make_settings, model).ask(QUESTION_EN)
     assert answer.mode == "generated"
     assert answer.answer.startswith("Peskow confirmed that the Friedenstruppen had begun")
+
+
+class _Judge(FakeChatModel):
+    """Relevance by content: a passage naming `word` gets `hit`, every other passage `miss`."""
+
+    def __init__(self, script: list[str], word: str, hit: float, miss: float) -> None:
+        super().__init__(script=script)
+        self.word, self.hit, self.miss = word, hit, miss
+
+    def choose(self, messages: list[Message], choices: list[str]) -> list[float]:  # type: ignore[override]
+        self.choices.append(list(messages))
+        passage = messages[-1]["content"].split("\nQuestion:")[0]
+        yes = self.hit if self.word in passage else self.miss
+        return [yes, 1.0 - yes]
+
+
+@pytest.mark.parametrize(("miss", "quoted"), [(0.2, True), (0.55, False)])
+def test_a_fairly_likely_passage_is_quoted_only_when_it_leads_the_others(
+    make_settings: Callable[..., Settings], miss: float, quoted: bool
+) -> None:
+    # The draft fails its anchors (a date the passage lacks); the passage naming Peskow is judged
+    # 0.6 likely to answer, under min_extractive (0.7). It is quoted when the next best passages
+    # are clearly less likely (0.2), not when they are about as likely (0.55).
+    model = _Judge(["Putin bestätigte den Abzug im Mai 2021 [1]."], "Peskow", hit=0.6, miss=miss)
+    answer = _with_model(make_settings, model).ask("Wer hat den Abzug aus Berg-Karabach bestätigt?")
+    assert any("2021" in n and "dropped" in n for n in answer.notes)
+    assert any("lead" in n for n in answer.notes), "the rivals must have been compared"
+    if quoted:
+        assert answer.mode == "extractive" and "Peskow" in answer.citations[0].quote
+        assert answer.citations[0].quote in answer.answer
+    else:
+        assert answer.abstained and not answer.citations

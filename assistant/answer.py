@@ -17,19 +17,18 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field
 
-from assistant.backends.base import ChatModel, Embedder, Message, choose, complete
-from assistant.cite import SentenceCheck, finalize, render, to_citation, verify_answer
+from assistant.backends.base import ChatModel, Embedder, choose
+from assistant.cite import SentenceCheck, finalize, to_citation, verify_answer
 from assistant.config import AnswerSettings, LLMSettings
 from assistant.evidence import answers_kind, select_evidence, with_neighbours
 from assistant.prompts import Prompts
 from assistant.shape import answer_grammar, format_evidence, label_for, sanitize_quote
-from assistant.text.facts import number_facts
-from assistant.text.language import detect_language, language_name
+from assistant.text.language import language_name
 from assistant.text.lexicon import Lexicon
-from assistant.text.names import name_candidates, name_supported
 from assistant.text.questions import QuestionKind, event_question, question_kind
+from assistant.translation import Translator
 from assistant.types import (
     Answer,
     AnswerEvent,
@@ -51,6 +50,18 @@ _EVENT_CANDIDATES = 3
 _LEAD_RIVALS = 2
 
 
+@dataclass
+class _Turn:
+    """One question being answered: what every step of it reads and the timings it fills in."""
+
+    question: str  # as understood (a follow-up rewritten)
+    language: str
+    llm: ChatModel
+    timings: Timings
+    started: float
+    on_topic: dict[tuple[int, bool], float] = field(default_factory=dict)  # (marker, in context) -> p
+
+
 class Answerer:
     """One per Assistant: question + passages -> events, ending with one FinalEvent."""
 
@@ -70,6 +81,7 @@ class Answerer:
         self._embedder = embedder
         self._llm = llm
         self._lexicon = lexicon
+        self._translator = Translator(prompts, lexicon)
         floor = settings.min_relevance
         self._min_relevance = floor if floor is not None else embedder.relevance_floor
 
@@ -123,35 +135,28 @@ class Answerer:
             return
 
         yield StatusEvent(text="Writing the answer")
-        draft = self._draft(llm, relevant, asked, language, timings, started)
+        turn = _Turn(asked, language, llm, timings, started)
+        draft = self._draft(turn, relevant)
         yield StatusEvent(text="Checking the answer against its sources")
-        answer = yield from self._checked(base, draft, relevant, asked, language, llm, timings, started)
+        answer = yield from self._checked(turn, base, draft, relevant, redrafts=self._s.redrafts)
         yield FinalEvent(answer=self._done(answer, timings, started))
 
-    def _draft(
-        self,
-        llm: ChatModel,
-        evidence: list[Evidence],
-        question: str,
-        language: str,
-        timings: Timings,
-        started: float,
-    ) -> str:
+    def _draft(self, turn: _Turn, evidence: list[Evidence]) -> str:
         messages = self._prompts["answer"].render(
             evidence=format_evidence(evidence),
-            question=question,
-            label=label_for(language),
-            language=language_name(language),
+            question=turn.question,
+            label=label_for(turn.language),
+            language=language_name(turn.language),
         )
         pieces: list[str] = []
-        for piece in llm.stream(
+        for piece in turn.llm.stream(
             messages,
             max_tokens=self._llm_settings.max_tokens,
             temperature=self._llm_settings.temperature,
-            grammar=answer_grammar(evidence, language) if self._s.constrained else None,
+            grammar=answer_grammar(evidence, turn.language) if self._s.constrained else None,
         ):
-            if timings.first_token_s is None:
-                timings.first_token_s = round(time.perf_counter() - started, 3)
+            if turn.timings.first_token_s is None:
+                turn.timings.first_token_s = round(time.perf_counter() - turn.started, 3)
             pieces.append(piece)
         return "".join(pieces)
 
@@ -161,31 +166,22 @@ class Answerer:
         return answer
 
     def _checked(
-        self,
-        base: Answer,
-        draft: str,
-        evidence: list[Evidence],
-        question: str,
-        language: str,
-        llm: ChatModel,
-        timings: Timings,
-        started: float,
+        self, turn: _Turn, base: Answer, draft: str, evidence: list[Evidence], *, redrafts: int
     ) -> Generator[AnswerEvent, None, Answer]:
         """Yields each sentence as soon as it has passed; returns the Answer."""
-        lexicon = self._lexicon()
+        question, language, llm, on_topic = turn.question, turn.language, turn.llm, turn.on_topic
         checked = verify_answer(
             draft,
             evidence,
             question=question,
             language=language,
             instructions=self._prompts["answer"].system,
-            lexicon=lexicon,
+            lexicon=self._lexicon(),
         )
         answer = base.model_copy(deep=True)
         answer.notes.append(f"draft: {draft.strip()!r}")
         by_marker = {e.marker: e for e in evidence}
         kept: list[SentenceCheck] = []
-        on_topic: dict[tuple[int, bool], float] = {}
         for sentence in checked.sentences:
             if not sentence.kept:
                 _drop(answer, sentence.sentence, sentence.reason, sentence.plain)
@@ -196,8 +192,8 @@ class Answerer:
             if passed is None:
                 continue
             kept.append(passed)
-            if timings.first_sentence_s is None:
-                timings.first_sentence_s = round(time.perf_counter() - started, 3)
+            if turn.timings.first_sentence_s is None:
+                turn.timings.first_sentence_s = round(time.perf_counter() - turn.started, 3)
             yield SentenceEvent(text=passed.text)
         if checked.declined and not kept:
             # A decline is taken at its word: quoting the closest passage then would make it an answer.
@@ -208,17 +204,38 @@ class Answerer:
             answer.answer, answer.citations = text, citations
             answer.abstained, answer.mode = False, "generated"
             return answer
-        # Nothing passed, or what passed leaves out the date or number asked for: the passage that
-        # holds it (or the best one) is the answer, quoted in the reader's language.
+        remaining = [e for e in evidence if on_topic.get((e.marker, True), 1.0) >= self._s.min_on_topic]
+        if not kept and redrafts > 0 and 0 < len(remaining) < len(evidence):
+            # The model wrote from passages that are not about the question: one more try with the
+            # others only, checked the same way (a small model fixes on one passage).
+            off = sorted({e.marker for e in evidence} - {e.marker for e in remaining})
+            answer.notes.append(f"drafting again without {off}: their passages are off the question")
+            draft = self._draft(turn, remaining)
+            return (yield from self._checked(turn, answer, draft, remaining, redrafts=redrafts - 1))
+        return self._partial(answer, kept, checked.kind, evidence, turn)
+
+    def _partial(
+        self,
+        answer: Answer,
+        kept: list[SentenceCheck],
+        kind: QuestionKind,
+        evidence: list[Evidence],
+        turn: _Turn,
+    ) -> Answer:
+        """Nothing passed, or what passed leaves out the date or number asked for: the passage that
+        holds it (or the best one) is the answer, quoted in the reader's language."""
+        by_marker = {e.marker: e for e in evidence}
         cited = [by_marker[m] for s in kept for m in s.markers]
-        holding = [e for e in cited if answers_kind(e.quote, checked.kind, e.language)]
+        holding = [e for e in cited if answers_kind(e.quote, kind, e.language)]
         if kept and not holding:
             text, citations = finalize(kept, evidence)
-            answer.answer = f"{text} {self._missing(checked.kind, language)}"
+            answer.answer = f"{text} {self._missing(kind, turn.language)}"
             answer.citations, answer.abstained, answer.mode = citations, False, "generated"
             return answer
-        _give_way(answer, kept, checked.kind)
-        return self._fallback(answer, holding or evidence, question, language, llm, on_topic)
+        _give_way(answer, kept, kind)
+        return self._fallback(
+            answer, holding or evidence, turn.question, turn.language, turn.llm, turn.on_topic
+        )
 
     def _missing(self, kind: QuestionKind, language: str) -> str:
         return self._prompts.message("no_date" if kind == "when" else "no_number", language)
@@ -245,7 +262,7 @@ class Answerer:
             _drop(answer, sentence.sentence, reason, "the cited passage is not about the question")
             return None
         if not sentence.language_ok:
-            translated = self._in_language(sentence, by_marker, language, llm)
+            translated = self._translator.sentence(llm, sentence, language)
             if translated is None:
                 _drop(
                     answer,
@@ -260,7 +277,10 @@ class Answerer:
         if not supported:
             _drop(answer, sentence.sentence, reason, "the cited passage does not say this")
             return None
-        answer.notes.append(f"kept: {sentence.sentence!r} (on topic {p_topic:.2f}, {reason})")
+        moved = (
+            f", re-cited from {sentence.recited_from} to {sentence.markers}" if sentence.recited_from else ""
+        )
+        answer.notes.append(f"kept: {sentence.sentence!r} (on topic {p_topic:.2f}, {reason}{moved})")
         return sentence
 
     def _supported(self, llm: ChatModel, sentence: SentenceCheck, cited: list[Evidence]) -> tuple[bool, str]:
@@ -318,62 +338,6 @@ class Answerer:
         messages = self._prompts["relevance"].render(passage=sanitize_quote(quote), question=question)
         return choose(llm, messages, ["yes", "no"])[0]
 
-    # --- language ------------------------------------------------------------------------------
-
-    def _in_language(
-        self, sentence: SentenceCheck, by_marker: dict[int, Evidence], language: str, llm: ChatModel
-    ) -> SentenceCheck | None:
-        """A sentence the model wrote in the evidence's language, translated; None if that fails or
-        the translation adds a number or name the sentence lacks."""
-        translated: str | None
-        if sentence.untranslated and detect_language(sentence.sentence, default=language) == language:
-            # Best effort: a sentence in the reader's language with a few words left in the other
-            # one is still read as it is when finishing it fails.
-            translated = self._finish(llm, sentence.sentence, sentence.untranslated, language)
-            translated = translated or sentence.sentence
-        else:
-            translated = self._translate(llm, sentence.sentence, language)
-        if translated is None:
-            return None
-        return replace(
-            sentence, sentence=translated, text=render(translated, sentence.markers), language_ok=True
-        )
-
-    def _finish(self, llm: ChatModel, text: str, words: list[str], language: str) -> str | None:
-        """A sentence in the reader's language with `words` of the other one, translated."""
-        messages = self._prompts["untranslated"].render(text=sanitize_quote(text), words=", ".join(words))
-        return self._translation(llm, messages, text, language)
-
-    def _translate(self, llm: ChatModel, text: str, language: str) -> str | None:
-        source = detect_language(text, default="de" if language == "en" else "en")
-        names = dict.fromkeys(n.text for n in name_candidates(text, source, self._lexicon()))
-        messages = self._prompts["translate"].render(
-            language=language_name(language), text=sanitize_quote(text), names=", ".join(names) or "none"
-        )
-        return self._translation(llm, messages, text, language)
-
-    def _translation(self, llm: ChatModel, messages: list[Message], text: str, language: str) -> str | None:
-        """The model's translation of `text`, unless it is not in `language` or adds a number or
-        name the original lacks."""
-        out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
-        lexicon = self._lexicon()
-        if not out or detect_language(out, default=language) != language:
-            log.debug("translation %r rejected: not in %s", out, language)
-            return None
-        # A translation may not add numbers or names the original lacks.
-        if not number_facts(out, language) <= number_facts(text):
-            log.debug("translation %r rejected: a number the original lacks", out)
-            return None
-        added = [
-            n.text
-            for n in name_candidates(out, language, lexicon)
-            if not n.soft and not name_supported(n.text, text)
-        ]
-        if added:
-            log.debug("translation %r rejected: names the original lacks: %s", out, added)
-            return None
-        return out
-
     # --- nothing passed ------------------------------------------------------------------------
 
     def _fallback(
@@ -405,7 +369,8 @@ class Answerer:
             return self._not_answered(answer, evidence, language)
         shown = best.quote
         if best.language not in (language, "und"):
-            translated = self._translate(llm, best.quote, language) if self._s.translate_extractive else None
+            translate = self._s.translate_extractive
+            translated = self._translator.text(llm, best.quote, language) if translate else None
             if translated is None:
                 answer.notes.append("the best passage could not be translated: not quoted")
                 return self._not_answered(answer, evidence, language)

@@ -28,6 +28,7 @@ __all__ = ["SentenceCheck", "Verification", "finalize", "parse_markers", "strip_
 
 _MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _MIN_WORDS = 2
+_NOT_IN_CITED = " not in the cited evidence"
 
 
 @dataclass
@@ -44,6 +45,7 @@ class SentenceCheck:
     language_ok: bool = True
     untranslated: list[str] = field(default_factory=list)  # words left in the other language
     plain: str = ""  # why it was dropped, in words for the reader
+    recited_from: list[int] = field(default_factory=list)  # the markers the model gave, if moved
 
 
 @dataclass
@@ -165,9 +167,22 @@ def _check_line(
         check.plain = "it cites a passage that does not exist"
         return check
     facts = _Facts(sentence_language, numbers, names)
-    return _check_cited(
+    first = _check_cited(
         check, line, [by_marker[m] for m in markers], question, language, facts, lexicon, kind
     )
+    if first.kept or not first.reason.endswith(_NOT_IN_CITED):
+        return first
+    # Citation repair: a small model often copies from one passage and writes its sentence from
+    # another. When one other passage holds every number and name of the sentence, the sentence
+    # cites that one instead, and the meaning checks judge it against it. Never a blend of
+    # passages: a date of one event beside the name of another is what the anchors are there for.
+    for other in (m for m in by_marker if m not in markers):
+        trial = SentenceCheck(render(sentence, [other]), [other], False, note=check.note, sentence=sentence)
+        trial = _check_cited(trial, line, [by_marker[other]], question, language, facts, lexicon, kind)
+        if trial.kept:
+            trial.recited_from = list(markers)
+            return trial
+    return first
 
 
 @dataclass(frozen=True)
@@ -202,13 +217,13 @@ def _check_cited(
     unsupported = sorted(numbers - number_facts(quoted) - from_question)
     if unsupported:
         shown = ", ".join(n.replace(":", " ") for n in unsupported)  # "2021", "month 5", "season summer"
-        check.reason = f"{shown} not in the cited evidence"
+        check.reason = f"{shown}{_NOT_IN_CITED}"
         check.plain = f"{_plain_facts(unsupported)} is not in the cited passage"
         return check
     surroundings = " ".join(f"{e.title} {e.quote}" for e in cited)
     missing = _unsupported_names(check, names, question, surroundings, context, lexicon)
     if missing:
-        check.reason = f"{', '.join(missing)} not in the cited evidence"
+        check.reason = f"{', '.join(missing)}{_NOT_IN_CITED}"
         check.plain = f"{', '.join(missing)} is not in the cited passage"
         return check
     if kind == "when":

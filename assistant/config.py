@@ -242,13 +242,11 @@ class AnswerSettings(_Section):
     )
     max_question_chars: int = Field(default=1000, ge=10, description="Longer questions are refused.")
     history_turns: int = Field(default=6, ge=0, description="Conversation turns used to rewrite follow-ups.")
-    translate_extractive: bool = Field(
-        default=True, description="Translate quoted evidence in extractive answers when languages differ."
-    )
+    translate_extractive: bool = Field(default=True, description="Translate a quote in another language.")
     constrained: bool = Field(
         default=True,
-        description="Hold the embedded model's draft to the line shape with a grammar (attribute first: "
-        "evidence id, copied words, sentence). Off: the same prompt, unconstrained (for comparison).",
+        description="Hold the embedded model's draft to the line shape (evidence id, copied words, "
+        "sentence) with a grammar; off: the same prompt, unconstrained.",
     )
     min_support: float = Field(
         default=0.7,
@@ -278,6 +276,7 @@ class AnswerSettings(_Section):
         le=1,
         description="The same, for quoting a passage as the answer when no written sentence passed.",
     )
+    redrafts: int = Field(default=1, ge=0, le=3, description="Drafts again without off-topic passages.")
     min_quote_lead: float = Field(
         default=0.15,
         ge=0,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -383,3 +384,41 @@ def test_a_fairly_likely_passage_is_quoted_only_when_it_leads_the_others(
         assert answer.citations[0].quote in answer.answer
     else:
         assert answer.abstained and not answer.citations
+
+
+class _FixesOnAnotherPassage(_Judge):
+    """Drafts its first answer from the first evidence passage that does not name `word`; every
+    later draft from the first one that does."""
+
+    def _reply(self, messages: Sequence[Message]) -> str:
+        last = messages[-1]["content"]
+        if "\nEvidence:\n" not in "\n" + last:
+            return super()._reply(messages)
+        passages = re.findall(r"^\[(\d+)\] (.+)$", last.split("Evidence:\n", 1)[1], re.MULTILINE)
+        self.drafts += 1
+        wanted = self.drafts > 1
+        marker, quote = next((m, q) for m, q in passages if (self.word in q) == wanted)
+        return f"[{marker}] «{quote.strip()}» Antwort: {quote.strip()}\n"
+
+    drafts = 0
+
+
+@pytest.mark.parametrize("redrafts", [0, 1])
+def test_a_draft_from_an_off_topic_passage_is_written_again_without_it(
+    make_settings: Callable[..., Settings], redrafts: int
+) -> None:
+    # The first draft copies a passage judged off the question (0.1); the passage naming Peskow is
+    # judged on it (0.9). With a redraft the model writes again from the passages left, and that
+    # draft is checked the same way and kept; without one the reader gets a quote at best.
+    model = _FixesOnAnotherPassage(script=None, word="Peskow", hit=0.9, miss=0.1)  # type: ignore[arg-type]
+    assistant = _with_model(make_settings, model, answer={"redrafts": redrafts})
+    answer = assistant.ask("Wer hat den Abzug aus Berg-Karabach bestätigt?")
+    assert any("does not answer the question: on topic 0.10" in n for n in answer.notes), answer.notes
+    if redrafts:
+        assert model.drafts == 2
+        assert any("drafting again without" in n for n in answer.notes)
+        assert answer.mode == "generated" and "Peskow" in answer.answer, answer.notes
+        assert all("Peskow" in c.quote for c in answer.citations)
+    else:
+        assert model.drafts == 1
+        assert answer.mode != "generated"

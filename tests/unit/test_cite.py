@@ -52,6 +52,21 @@ def test_number_written_differently_is_supported() -> None:
     assert _check("About 2,000 Russian peacekeepers were deployed [3].").sentences[0].kept
 
 
+def test_a_sentence_written_from_another_passage_cites_that_passage() -> None:
+    result = _check("About 2,000 Russian peacekeepers were deployed [1].")
+    sentence = result.sentences[0]
+    assert sentence.kept
+    assert (sentence.markers, sentence.recited_from) == ([3], [1])
+    assert sentence.text.endswith("[3].")
+
+
+def test_citation_repair_never_blends_two_passages() -> None:
+    # Peskow is in [1], the figure in [3]: no single passage holds the sentence.
+    sentence = _check("Peskov confirmed that 2,000 peacekeepers were deployed [2].").sentences[0]
+    assert not sentence.kept
+    assert sentence.markers == [2] and not sentence.recited_from
+
+
 def test_date_must_be_in_the_cited_passage_not_another_one() -> None:
     result = _check("The peacekeepers left Karabakh on 10 November 2020 [1].")
     assert not result.sentences[0].kept

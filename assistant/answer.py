@@ -205,7 +205,12 @@ class Answerer:
             answer.abstained, answer.mode = False, "generated"
             return answer
         remaining = [e for e in evidence if on_topic.get((e.marker, True), 1.0) >= self._s.min_on_topic]
-        if not kept and redrafts > 0 and 0 < len(remaining) < len(evidence):
+        if (
+            not kept
+            and redrafts > 0
+            and 0 < len(remaining) < len(evidence)
+            and self._worth_redraft(turn, remaining[0])
+        ):
             # The model wrote from passages that are not about the question: one more try with the
             # others only, checked the same way (a small model fixes on one passage).
             off = sorted({e.marker for e in evidence} - {e.marker for e in remaining})
@@ -213,6 +218,12 @@ class Answerer:
             draft = self._draft(turn, remaining)
             return (yield from self._checked(turn, answer, draft, remaining, redrafts=redrafts - 1))
         return self._partial(answer, kept, checked.kind, evidence, turn)
+
+    def _worth_redraft(self, turn: _Turn, best: Evidence) -> bool:
+        """The best passage left is about the question: one yes/no, where a draft costs many tokens
+        (and the answer's check of a sentence citing it reuses the verdict)."""
+        p = self._on_topic(turn.llm, best, turn.question, turn.on_topic, context=True)
+        return p >= self._s.min_on_topic
 
     def _partial(
         self,

@@ -422,3 +422,17 @@ def test_a_draft_from_an_off_topic_passage_is_written_again_without_it(
     else:
         assert model.drafts == 1
         assert answer.mode != "generated"
+
+
+def test_no_redraft_when_the_passages_left_are_off_the_question_too(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # Every passage is judged off the question: one yes/no on the best one left stops a second
+    # draft that could only be dropped again.
+    model = _FixesOnAnotherPassage(script=None, word="Canberra", hit=0.9, miss=0.1)  # type: ignore[arg-type]
+    answer = _with_model(make_settings, model, answer={"redrafts": 1}).ask(
+        "Wer hat den Abzug aus Berg-Karabach bestätigt?"
+    )
+    assert model.drafts == 1
+    assert not any("drafting again" in n for n in answer.notes)
+    assert answer.abstained and not answer.citations

@@ -276,7 +276,7 @@ class AnswerSettings(_Section):
         le=1,
         description="The same, for quoting a passage as the answer when no written sentence passed.",
     )
-    redrafts: int = Field(default=1, ge=0, le=3, description="Drafts again without off-topic passages.")
+    redrafts: int = Field(default=0, ge=0, le=3, description="Drafts again without off-topic passages.")
     min_quote_lead: float = Field(
         default=0.15,
         ge=0,

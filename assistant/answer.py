@@ -27,6 +27,7 @@ from assistant.prompts import Prompts
 from assistant.shape import answer_grammar, format_evidence, label_for, sanitize_quote
 from assistant.text.language import language_name
 from assistant.text.lexicon import Lexicon
+from assistant.text.names import unmentioned_subject
 from assistant.text.questions import QuestionKind, event_question, question_kind
 from assistant.translation import Translator
 from assistant.types import (
@@ -265,6 +266,11 @@ class Answerer:
         # On topic first: cheaper to stop there, and the support check then reuses the passage's
         # prompt prefix (the two prompts share their system part).
         first = sentence.markers[0]
+        unnamed = self._off_subject(by_marker[first], question, language)
+        if unnamed:
+            reason = f"its passage names none of {', '.join(unnamed)}"
+            _drop(answer, sentence.sentence, reason, "the cited passage is not about the question")
+            return None
         p_topic = self._on_topic(llm, by_marker[first], question, on_topic, context=True)
         if p_topic < self._s.min_on_topic:
             reason = (
@@ -322,6 +328,12 @@ class Answerer:
         supported, reason = self._supported(self._llm(), sentence, evidence)
         return supported, "meaning", reason
 
+    def _off_subject(self, evidence: Evidence, question: str, language: str) -> list[str]:
+        """The question's names when the passage's article title and chunk mention none of them:
+        not about what was asked, whatever the yes/no judge would say (no model call)."""
+        text = f"{evidence.title}\n{evidence.context or evidence.quote}"
+        return unmentioned_subject(question, language, text, self._lexicon())
+
     def _on_topic(
         self,
         llm: ChatModel,
@@ -364,11 +376,18 @@ class Answerer:
         a note when it lacks the date or number asked for), else say the articles do not say and
         offer the closest passages as related reading."""
         kind = question_kind(question)
+        related = evidence
+        evidence = [e for e in evidence if not self._off_subject(e, question, language)]
+        if len(evidence) < len(related):
+            aside = [e.marker for e in related if e not in evidence]
+            answer.notes.append(f"not quoted: {aside} name nothing the question asks about")
+        if not evidence:
+            return self._not_answered(answer, related, language)
         best = evidence[0]
         floor = self._min_relevance + self._s.extractive_margin
         if best.score < floor:
             answer.notes.append(f"no quote: best evidence score {best.score:.3f} < {floor:.3f}")
-            return self._not_answered(answer, evidence, language)
+            return self._not_answered(answer, related, language)
         p_topic = self._on_topic(llm, best, question, on_topic)
         if p_topic < self._s.min_extractive and kind == "when":
             found = self._event_passage(evidence, question, floor, llm, answer)
@@ -377,14 +396,14 @@ class Answerer:
             best, p_topic, evidence, question, llm, on_topic, answer
         ):
             answer.notes.append(f"no quote: on topic {p_topic:.2f} < {self._s.min_extractive}")
-            return self._not_answered(answer, evidence, language)
+            return self._not_answered(answer, related, language)
         shown = best.quote
         if best.language not in (language, "und"):
             translate = self._s.translate_extractive
             translated = self._translator.text(llm, best.quote, language) if translate else None
             if translated is None:
                 answer.notes.append("the best passage could not be translated: not quoted")
-                return self._not_answered(answer, evidence, language)
+                return self._not_answered(answer, related, language)
             shown = translated
         intro = self._prompts.message(
             "extractive_intro" if shown == best.quote else "extractive_intro_translated", language

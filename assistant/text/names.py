@@ -214,3 +214,20 @@ def _form_supported(form: str, text: str) -> bool:
         if candidate == target or SequenceMatcher(None, target, candidate).ratio() >= _SIMILAR:
             return True
     return False
+
+
+def unmentioned_subject(question: str, language: str, text: str, lexicon: Lexicon | None = None) -> list[str]:
+    """The names the question asks about ("Josh Norman", "Report24", "EZB"), when `text` mentions
+    none of them (in any spelling `name_supported` accepts); [] when it mentions one, or when the
+    question names nothing. The question's first word is skipped: an interrogative ("Who", which
+    the alias table also knows as the WHO) or a verb. A passage about something else entirely."""
+    tokens = question.split()
+    first = tokens[0].strip("¿?¡!,.:;\"'") if tokens else ""
+    names = list(
+        dict.fromkeys(
+            n.text for n in name_candidates(question, language, lexicon) if not n.soft and n.text != first
+        )
+    )
+    if not names or any(name_supported(n, text) for n in names):
+        return []
+    return names

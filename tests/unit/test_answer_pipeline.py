@@ -436,3 +436,19 @@ def test_no_redraft_when_the_passages_left_are_off_the_question_too(
     assert model.drafts == 1
     assert not any("drafting again" in n for n in answer.notes)
     assert answer.abstained and not answer.citations
+
+
+def test_a_passage_that_names_nothing_the_question_asks_about_is_not_the_answer(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # The judge says yes to everything (verdict 1.0), and the draft copies a real sentence. But the
+    # question asks about Aleppo, which no sample article mentions: neither the sentence nor a
+    # quote reaches the reader; the passages are offered as related reading.
+    model = FakeChatModel(verdict=1.0)
+    answer = _with_model(make_settings, model).ask("Wann haben die Friedenstruppen Aleppo verlassen?")
+    assert any("names none of Aleppo" in n for n in answer.notes), answer.notes
+    assert any("name nothing the question asks about" in n for n in answer.notes), answer.notes
+    assert answer.abstained and not answer.citations and answer.related
+    # The same question about the place the articles do cover is answered.
+    answered = _with_model(make_settings, FakeChatModel(verdict=1.0)).ask(QUESTION)
+    assert not answered.abstained and answered.citations

@@ -8,7 +8,13 @@ import pytest
 from assistant.text.facts import is_calendar_word, number_facts
 from assistant.text.language import detect_language
 from assistant.text.lexicon import Lexicon
-from assistant.text.names import alias_group, name_candidates, name_in_compound, name_supported
+from assistant.text.names import (
+    alias_group,
+    name_candidates,
+    name_in_compound,
+    name_supported,
+    unmentioned_subject,
+)
 from assistant.text.questions import event_question, has_number_fact, has_temporal_fact, question_kind
 from assistant.text.sentences import split_sentences
 from assistant.text.terms import negation_words, tokenize
@@ -324,3 +330,34 @@ def test_digits_written_onto_letters_are_part_of_a_name_not_a_figure() -> None:
 )
 def test_event_question_of_a_when_question(question: str, event: str | None) -> None:
     assert event_question(question) == event
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "text", "missing"),
+    [
+        # A passage about somewhere else: none of the question's names occurs in it.
+        (
+            "How many people were killed on the Armenian-Azerbaijani border that Report24 describes?",
+            "en",
+            "Weitere 25 Tote gab es bei Auseinandersetzungen nahe der Stadt Aleppo.",
+            ["Armenian-Azerbaijani", "Report24"],
+        ),
+        ("Wie viele Bälle fing Josh Norman ab?", "de", "Die Broncos gewannen das Spiel.", ["Josh", "Norman"]),
+        # One of them, in the other language's spelling, is enough.
+        ("What did the ECB decide on interest rates?", "en", "Die EZB senkt den Leitzins.", []),
+        (
+            "Who confirmed the withdrawal from Karabakh?",
+            "en",
+            "Kremlsprecher Peskow zum Abzug aus Berg-Karabach.",
+            [],
+        ),
+        ("Wann verließen die Friedenstruppen Moskaus Stützpunkt?", "de", "Moscow's troops left.", []),
+        # No name asked about ("Who" is the interrogative, not the WHO): nothing to miss.
+        ("Who confirmed the withdrawal?", "en", "Die Regierung bestätigte den Abzug.", []),
+        ("Wie hoch ist der Leitzins?", "de", "Der Vulkan brach 1883 aus.", []),
+    ],
+)
+def test_a_passage_that_names_nothing_the_question_asks_about(
+    lexicon: Lexicon, question: str, language: str, text: str, missing: list[str]
+) -> None:
+    assert unmentioned_subject(question, language, text, lexicon) == missing

@@ -270,7 +270,19 @@ def _boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
     )
 
 
+_SCROLL_SETTLED = """() => new Promise((done) => {
+    const at = [window.scrollX, window.scrollY];
+    requestAnimationFrame(() => requestAnimationFrame(() =>
+        done(window.scrollX === at[0] && window.scrollY === at[1])));
+})"""
+
+
 def _overlapping(page: Any, selectors: Sequence[str]) -> list[tuple[str, str]]:
+    # The boxes are read one selector at a time: during a smooth scroll (a marker's jump to its
+    # card) each would be read at another scroll offset, and two stacked blocks seem to overlap.
+    for _ in range(100):
+        if page.evaluate(_SCROLL_SETTLED):
+            break
     boxes = []
     for selector in selectors:
         for i, box in enumerate(

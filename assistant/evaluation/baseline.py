@@ -101,17 +101,21 @@ def compare(values: Mapping[str, float | None], baseline: Baseline) -> list[Fail
     return failures
 
 
-def ratchet_threshold(spec: m.MetricSpec, value: float, old: float | None, allow_regression: bool) -> float:
+def ratchet_threshold(
+    spec: m.MetricSpec, value: float, old: float | None, allow_regression: bool, cases: int | None = None
+) -> float:
     """Current value minus (floors) or plus (ceilings) the metric's tolerance, rounded so the current
     value passes; never looser than `old`. `allow_regression` loosens only a metric this run misses:
-    one it still passes keeps its threshold (or a tighter one)."""
+    one it still passes keeps its threshold (or a tighter one). Measured over `cases` cases, the
+    slack is at least one case's worth (1/cases), so one answer flipping on another machine passes."""
+    tolerance = spec.tolerance if spec.relative or not cases else max(spec.tolerance, 1 / cases)
     if spec.direction == "min":
-        candidate = math.floor(round((value - spec.tolerance) * 1000, 6)) / 1000
+        candidate = math.floor(round((value - tolerance) * 1000, 6)) / 1000
         candidate = max(0.0, candidate)
         if old is None or (allow_regression and value < old):
             return candidate
         return max(old, candidate)
-    slack = max(value * spec.tolerance, spec.min_slack) if spec.relative else spec.tolerance
+    slack = max(value * spec.tolerance, spec.min_slack) if spec.relative else tolerance
     candidate = math.ceil(round((value + slack) * 1000, 6)) / 1000
     if not spec.relative:
         candidate = min(1.0, candidate)
@@ -127,8 +131,10 @@ def ratchet(
     allow_regression: bool = False,
     k: int | None = None,
     source: Mapping[str, Any] | None = None,
+    cases: Mapping[str, int] | None = None,
 ) -> Baseline:
-    """A new baseline from this run's values (see ratchet_threshold); metrics without a value keep theirs."""
+    """A new baseline from this run's values (see ratchet_threshold); metrics without a value keep
+    theirs. `cases`: how many cases each metric was measured over (metrics.case_counts)."""
     thresholds = dict(baseline.thresholds)
     for spec in m.METRICS:
         value = values.get(spec.name)
@@ -141,7 +147,7 @@ def ratchet(
         old = None if old_t is None else (old_t.min if spec.direction == "min" else old_t.max)
         if baseline.placeholder:
             old = None  # placeholders were guesses, not measurements: replace them
-        new = ratchet_threshold(spec, value, old, allow_regression)
+        new = ratchet_threshold(spec, value, old, allow_regression, (cases or {}).get(spec.name))
         thresholds[spec.name] = Threshold(min=new) if spec.direction == "min" else Threshold(max=new)
     return baseline.model_copy(
         update={

@@ -316,6 +316,7 @@ def _ratchet_and_save(
     source: Mapping[str, Any],
     k: int,
     allow_regression: bool,
+    cases: Mapping[str, int],
 ) -> Baseline:
     digest = hashlib.sha256("\n".join(sorted(c.id for c in runnable)).encode()).hexdigest()[:12]
     keys = ("backend", "model", "embedder", "n_cases")
@@ -324,7 +325,9 @@ def _ratchet_and_save(
         "cases_digest": digest,
         "distractors": source["distractors"],
     }
-    baseline = ratchet(baseline, values, allow_regression=allow_regression, k=k, source=updated_from)
+    baseline = ratchet(
+        baseline, values, allow_regression=allow_regression, k=k, source=updated_from, cases=cases
+    )
     save_baseline(baseline, path)
     log.info("baseline ratcheted: %s", path)
     return baseline
@@ -379,7 +382,10 @@ def run_eval(
     baseline_updated = False
     if update_baseline:
         source = {**info, "n_cases": len(runnable), "distractors": corpus.distractors}
-        baseline = _ratchet_and_save(baseline, baseline_path, values, runnable, source, k, allow_regression)
+        counts = m.case_counts(records)
+        baseline = _ratchet_and_save(
+            baseline, baseline_path, values, runnable, source, k, allow_regression, counts
+        )
         baseline_updated = True
     failures = compare(values, baseline)
 

@@ -366,6 +366,20 @@ def test_ratchet_tightens_never_loosens_unless_allowed() -> None:
     assert allowed.thresholds["forbidden_claim_rate"].max == pytest.approx(0.05)
 
 
+def test_ratchet_slack_is_one_case_on_a_small_set() -> None:
+    # 8 cases, 6 of them answered well: one more abstention must pass the gate, two must not.
+    fresh = Baseline(placeholder=True)
+    values = {"abstention_accuracy": 6 / 8, "false_abstention_rate": 1 / 6}
+    counts = {"abstention_accuracy": 8, "false_abstention_rate": 6}
+    small = ratchet(fresh, values, cases=counts)
+    assert compare({"abstention_accuracy": 5 / 8, "false_abstention_rate": 2 / 6}, small) == []
+    assert len(compare({"abstention_accuracy": 4 / 8, "false_abstention_rate": 3 / 6}, small)) == 2
+    # On the full set the metric's own tolerance (0.04, 0.05) is already about one case's worth.
+    large = ratchet(fresh, values, cases={"abstention_accuracy": 48, "false_abstention_rate": 41})
+    assert large.thresholds["abstention_accuracy"].min == pytest.approx(0.71)
+    assert compare({"abstention_accuracy": 5 / 8}, large)
+
+
 def test_ratchet_replaces_placeholders_and_keeps_the_current_value_passing() -> None:
     placeholder = Baseline(placeholder=True, thresholds={"fact_recall": Threshold(min=0.95)})
     values = {"fact_recall": 0.4567, "citation_validity": 1.0, "error_rate": 0.0}

@@ -27,8 +27,8 @@ from assistant.prompts import Prompts
 from assistant.shape import answer_grammar, format_evidence, label_for, sanitize_quote
 from assistant.text.language import language_name
 from assistant.text.lexicon import Lexicon
-from assistant.text.names import unmentioned_subject
-from assistant.text.questions import QuestionKind, event_question, question_kind
+from assistant.text.names import subject_names, unmentioned
+from assistant.text.questions import QuestionKind, event_question, premise_question, question_kind
 from assistant.translation import Translator
 from assistant.types import (
     Answer,
@@ -61,6 +61,7 @@ class _Turn:
     timings: Timings
     started: float
     on_topic: dict[tuple[int, bool], float] = field(default_factory=dict)  # (marker, in context) -> p
+    subject: list[str] | None = None  # the names the question asks about, once it is needed
 
 
 class Answerer:
@@ -140,6 +141,8 @@ class Answerer:
         draft = self._draft(turn, relevant)
         yield StatusEvent(text="Checking the answer against its sources")
         answer = yield from self._checked(turn, base, draft, relevant, redrafts=self._s.redrafts)
+        if answer.abstained and self._s.premise_check:
+            answer = yield from self._on_premise(turn, base, answer, relevant)
         yield FinalEvent(answer=self._done(answer, timings, started))
 
     def _draft(self, turn: _Turn, evidence: list[Evidence]) -> str:
@@ -170,12 +173,11 @@ class Answerer:
         self, turn: _Turn, base: Answer, draft: str, evidence: list[Evidence], *, redrafts: int
     ) -> Generator[AnswerEvent, None, Answer]:
         """Yields each sentence as soon as it has passed; returns the Answer."""
-        question, language, llm, on_topic = turn.question, turn.language, turn.llm, turn.on_topic
         checked = verify_answer(
             draft,
             evidence,
-            question=question,
-            language=language,
+            question=turn.question,
+            language=turn.language,
             instructions=self._prompts["answer"].system,
             lexicon=self._lexicon(),
         )
@@ -189,7 +191,7 @@ class Answerer:
                 continue
             if sentence.note or not sentence.markers:
                 continue  # the system says what is missing itself, in the reader's language
-            passed = self._confirm(sentence, by_marker, question, language, llm, on_topic, answer)
+            passed = self._confirm(turn, sentence, by_marker, answer)
             if passed is None:
                 continue
             kept.append(passed)
@@ -199,13 +201,13 @@ class Answerer:
         if checked.declined and not kept:
             # A decline is taken at its word: quoting the closest passage then would make it an answer.
             answer.notes.append("the model found no answer in the evidence")
-            return self._not_answered(answer, evidence, language)
+            return self._not_answered(answer, evidence, turn.language)
         if kept and (checked.kind not in ("when", "number") or any(s.answers_kind for s in kept)):
             text, citations = finalize(kept, evidence)
             answer.answer, answer.citations = text, citations
             answer.abstained, answer.mode = False, "generated"
             return answer
-        remaining = [e for e in evidence if on_topic.get((e.marker, True), 1.0) >= self._s.min_on_topic]
+        remaining = [e for e in evidence if turn.on_topic.get((e.marker, True), 1.0) >= self._s.min_on_topic]
         if (
             not kept
             and redrafts > 0
@@ -220,10 +222,33 @@ class Answerer:
             return (yield from self._checked(turn, answer, draft, remaining, redrafts=redrafts - 1))
         return self._partial(answer, kept, checked.kind, evidence, turn)
 
+    def _on_premise(
+        self, turn: _Turn, base: Answer, abstained: Answer, evidence: list[Evidence]
+    ) -> Generator[AnswerEvent, None, Answer]:
+        """The question as asked found no answer; what it takes for granted may: "Why did Lukashenko
+        send troops?" -> "Did Lukashenko send troops?". That answer, checked like any other, is
+        what the reader gets then, so a false premise is corrected rather than met with silence
+        (and never built on: the question as asked was not answered). Only questions with such a
+        premise pay for the second draft."""
+        premise = premise_question(turn.question, turn.language)
+        if premise is None:
+            return abstained
+        yield StatusEvent(text="Checking what the question takes for granted")
+        asked = _Turn(premise, turn.language, turn.llm, turn.timings, turn.started)
+        start = base.model_copy(deep=True)
+        start.notes = [*abstained.notes, f"no answer as asked; asking what the question assumes: {premise!r}"]
+        start.removed = list(abstained.removed)
+        answer = yield from self._checked(asked, start, self._draft(asked, evidence), evidence, redrafts=0)
+        if answer.abstained:
+            abstained.notes, abstained.removed = answer.notes, answer.removed
+            return abstained
+        answer.answer = f"{self._prompts.message('premise', turn.language)} {answer.answer}"
+        return answer
+
     def _worth_redraft(self, turn: _Turn, best: Evidence) -> bool:
         """The best passage left is about the question: one yes/no, where a draft costs many tokens
         (and the answer's check of a sentence citing it reuses the verdict)."""
-        p = self._on_topic(turn.llm, best, turn.question, turn.on_topic, context=True)
+        p = self._on_topic(turn, best, context=True)
         return p >= self._s.min_on_topic
 
     def _partial(
@@ -245,33 +270,24 @@ class Answerer:
             answer.citations, answer.abstained, answer.mode = citations, False, "generated"
             return answer
         _give_way(answer, kept, kind)
-        return self._fallback(
-            answer, holding or evidence, turn.question, turn.language, turn.llm, turn.on_topic
-        )
+        return self._fallback(answer, holding or evidence, turn)
 
     def _missing(self, kind: QuestionKind, language: str) -> str:
         return self._prompts.message("no_date" if kind == "when" else "no_number", language)
 
     def _confirm(
-        self,
-        sentence: SentenceCheck,
-        by_marker: dict[int, Evidence],
-        question: str,
-        language: str,
-        llm: ChatModel,
-        on_topic: dict[tuple[int, bool], float],
-        answer: Answer,
+        self, turn: _Turn, sentence: SentenceCheck, by_marker: dict[int, Evidence], answer: Answer
     ) -> SentenceCheck | None:
         """The meaning checks of one sentence that passed its anchors; None when it fails one."""
         # On topic first: cheaper to stop there, and the support check then reuses the passage's
         # prompt prefix (the two prompts share their system part).
         first = sentence.markers[0]
-        unnamed = self._off_subject(by_marker[first], question, language)
+        unnamed = self._off_subject(turn, by_marker[first])
         if unnamed:
             reason = f"its passage names none of {', '.join(unnamed)}"
             _drop(answer, sentence.sentence, reason, "the cited passage is not about the question")
             return None
-        p_topic = self._on_topic(llm, by_marker[first], question, on_topic, context=True)
+        p_topic = self._on_topic(turn, by_marker[first], context=True)
         if p_topic < self._s.min_on_topic:
             reason = (
                 f"its passage does not answer the question: on topic {p_topic:.2f} < {self._s.min_on_topic}"
@@ -279,7 +295,7 @@ class Answerer:
             _drop(answer, sentence.sentence, reason, "the cited passage is not about the question")
             return None
         if not sentence.language_ok:
-            translated = self._translator.sentence(llm, sentence, language)
+            translated = self._translator.sentence(turn.llm, sentence, turn.language)
             if translated is None:
                 _drop(
                     answer,
@@ -290,7 +306,7 @@ class Answerer:
                 return None
             answer.notes.append(f"translated {sentence.sentence!r} into the question's language")
             sentence = translated
-        supported, reason = self._supported(llm, sentence, [by_marker[m] for m in sentence.markers])
+        supported, reason = self._supported(turn.llm, sentence, [by_marker[m] for m in sentence.markers])
         if not supported:
             _drop(answer, sentence.sentence, reason, "the cited passage does not say this")
             return None
@@ -328,30 +344,23 @@ class Answerer:
         supported, reason = self._supported(self._llm(), sentence, evidence)
         return supported, "meaning", reason
 
-    def _off_subject(self, evidence: Evidence, question: str, language: str) -> list[str]:
+    def _off_subject(self, turn: _Turn, evidence: Evidence) -> list[str]:
         """The question's names when the passage's article title and chunk mention none of them:
         not about what was asked, whatever the yes/no judge would say (no model call)."""
-        text = f"{evidence.title}\n{evidence.context or evidence.quote}"
-        return unmentioned_subject(question, language, text, self._lexicon())
+        if turn.subject is None:
+            turn.subject = subject_names(turn.question, turn.language, self._lexicon())
+        return unmentioned(turn.subject, f"{evidence.title}\n{evidence.context or evidence.quote}")
 
-    def _on_topic(
-        self,
-        llm: ChatModel,
-        evidence: Evidence,
-        question: str,
-        seen: dict[tuple[int, bool], float],
-        *,
-        context: bool = False,
-    ) -> float:
+    def _on_topic(self, turn: _Turn, evidence: Evidence, *, context: bool = False) -> float:
         """Whether the passage is about what was asked. With `context`, the quote is read with its
         neighbouring sentences, as the meaning check reads it (a quote often leaves the subject to
         the sentence before: "The unit price is 189 million euros"), which also lets the meaning
         check reuse this prompt's prefix. Without, the quote alone: for quoting it as the answer."""
         key = (evidence.marker, context)
-        if key not in seen:
+        if key not in turn.on_topic:
             passage = with_neighbours(evidence) if context else evidence.quote
-            seen[key] = self._relevance(llm, passage, question)
-        return seen[key]
+            turn.on_topic[key] = self._relevance(turn.llm, passage, turn.question)
+        return turn.on_topic[key]
 
     def _support(self, llm: ChatModel, passage: str, claim: str) -> float:
         messages = self._prompts["support"].render(passage=passage, claim=claim)
@@ -363,21 +372,14 @@ class Answerer:
 
     # --- nothing passed ------------------------------------------------------------------------
 
-    def _fallback(
-        self,
-        answer: Answer,
-        evidence: list[Evidence],
-        question: str,
-        language: str,
-        llm: ChatModel,
-        on_topic: dict[tuple[int, bool], float],
-    ) -> Answer:
+    def _fallback(self, answer: Answer, evidence: list[Evidence], turn: _Turn) -> Answer:
         """Quote the best evidence when it is about what was asked (in the reader's language, with
         a note when it lacks the date or number asked for), else say the articles do not say and
         offer the closest passages as related reading."""
+        question, language, llm = turn.question, turn.language, turn.llm
         kind = question_kind(question)
         related = evidence
-        evidence = [e for e in evidence if not self._off_subject(e, question, language)]
+        evidence = [e for e in evidence if not self._off_subject(turn, e)]
         if len(evidence) < len(related):
             aside = [e.marker for e in related if e not in evidence]
             answer.notes.append(f"not quoted: {aside} name nothing the question asks about")
@@ -388,13 +390,11 @@ class Answerer:
         if best.score < floor:
             answer.notes.append(f"no quote: best evidence score {best.score:.3f} < {floor:.3f}")
             return self._not_answered(answer, related, language)
-        p_topic = self._on_topic(llm, best, question, on_topic)
+        p_topic = self._on_topic(turn, best)
         if p_topic < self._s.min_extractive and kind == "when":
             found = self._event_passage(evidence, question, floor, llm, answer)
             best, p_topic = found or (best, p_topic)
-        if p_topic < self._s.min_extractive and not self._leads(
-            best, p_topic, evidence, question, llm, on_topic, answer
-        ):
+        if p_topic < self._s.min_extractive and not self._leads(turn, best, p_topic, evidence, answer):
             answer.notes.append(f"no quote: on topic {p_topic:.2f} < {self._s.min_extractive}")
             return self._not_answered(answer, related, language)
         shown = best.quote
@@ -416,14 +416,7 @@ class Answerer:
         return answer
 
     def _leads(
-        self,
-        best: Evidence,
-        p_best: float,
-        evidence: list[Evidence],
-        question: str,
-        llm: ChatModel,
-        on_topic: dict[tuple[int, bool], float],
-        answer: Answer,
+        self, turn: _Turn, best: Evidence, p_best: float, evidence: list[Evidence], answer: Answer
     ) -> bool:
         """A passage the judge finds fairly likely to answer (at least min_on_topic) and clearly more
         likely than the next best passages (by min_quote_lead): the judge ranks better than it
@@ -433,7 +426,7 @@ class Answerer:
         rivals = [e for e in evidence if e.marker != best.marker and e.quote != best.quote][:_LEAD_RIVALS]
         if not rivals:
             return False
-        p_rival = max(self._on_topic(llm, e, question, on_topic) for e in rivals)
+        p_rival = max(self._on_topic(turn, e) for e in rivals)
         lead = p_best - p_rival
         answer.notes.append(
             f"[{best.marker}] on topic {p_best:.2f}, the next best {p_rival:.2f}: lead {lead:.2f}"

@@ -277,6 +277,7 @@ class AnswerSettings(_Section):
         description="The same, for quoting a passage as the answer when no written sentence passed.",
     )
     redrafts: int = Field(default=0, ge=0, le=3, description="Drafts again without off-topic passages.")
+    premise_check: bool = Field(default=True, description="No answer as asked: answer its premise.")
     min_quote_lead: float = Field(
         default=0.15,
         ge=0,

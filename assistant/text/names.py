@@ -13,6 +13,7 @@ form of its group in data/aliases.tsv ("ECB"/"EZB", "Moscow"/"Moskau")."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -216,18 +217,26 @@ def _form_supported(form: str, text: str) -> bool:
     return False
 
 
-def unmentioned_subject(question: str, language: str, text: str, lexicon: Lexicon | None = None) -> list[str]:
-    """The names the question asks about ("Josh Norman", "Report24", "EZB"), when `text` mentions
-    none of them (in any spelling `name_supported` accepts); [] when it mentions one, or when the
-    question names nothing. The question's first word is skipped: an interrogative ("Who", which
-    the alias table also knows as the WHO) or a verb. A passage about something else entirely."""
+def subject_names(question: str, language: str, lexicon: Lexicon | None = None) -> list[str]:
+    """The names the question asks about ("Josh Norman", "Report24", "EZB"). The question's first
+    word is skipped: an interrogative ("Who", which the alias table also knows as the WHO) or a verb."""
     tokens = question.split()
     first = tokens[0].strip("¿?¡!,.:;\"'") if tokens else ""
-    names = list(
+    return list(
         dict.fromkeys(
             n.text for n in name_candidates(question, language, lexicon) if not n.soft and n.text != first
         )
     )
+
+
+def unmentioned(names: Sequence[str], text: str) -> list[str]:
+    """`names` when `text` mentions none of them (in any spelling `name_supported` accepts); []
+    when it mentions one, or when there are none. A passage about something else entirely."""
     if not names or any(name_supported(n, text) for n in names):
         return []
-    return names
+    return list(names)
+
+
+def unmentioned_subject(question: str, language: str, text: str, lexicon: Lexicon | None = None) -> list[str]:
+    """The names the question asks about, when `text` mentions none of them (see subject_names)."""
+    return unmentioned(subject_names(question, language, lexicon), text)

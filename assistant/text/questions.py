@@ -10,6 +10,7 @@ from typing import Literal
 
 from assistant.text.facts import number_facts
 from assistant.text.normalize import data_file, fold
+from assistant.text.sentences import split_sentences
 
 QuestionKind = Literal["when", "number", "who", "where", "why", "how", "what", "other"]
 
@@ -46,11 +47,12 @@ def _auxiliaries() -> frozenset[str]:
     return frozenset(fold(w) for w in data_file("questions.yaml")["auxiliaries"]["en"])
 
 
-@lru_cache(maxsize=1)
-def _when_openings() -> dict[str, re.Pattern[str]]:
-    """Per language: a "when" phrase opening the question or one of its sentences, and the verb after."""
+@lru_cache(maxsize=4)
+def _openings(kind: str) -> dict[str, re.Pattern[str]]:
+    """Per language: a phrase of `kind` ("when", "why") opening the question or one of its
+    sentences, and the verb after it."""
     out: dict[str, re.Pattern[str]] = {}
-    for language, phrases in data_file("questions.yaml")["kinds"]["when"].items():
+    for language, phrases in data_file("questions.yaml")["kinds"][kind].items():
         alternatives = _alternation(phrases)
         out[language] = re.compile(
             rf"(?:^|(?<=[.!?:;]\s))(?:{alternatives})\s+(?P<verb>[^\W\d_]+)(?=\s+\S)", re.I
@@ -58,14 +60,11 @@ def _when_openings() -> dict[str, re.Pattern[str]]:
     return out
 
 
-def event_question(question: str) -> str | None:
-    """A "when" question as the yes/no question about its event: "When did the peacekeepers leave
-    Karabakh?" -> "Did the peacekeepers leave Karabakh?", "Wann findet der Besuch statt?" -> "Findet
-    der Besuch statt?". A passage that reports the event but gives no date answers the second one:
-    the reader is then told what the articles say, and that they give no date. None when no "when"
-    phrase opens the question (or one of its sentences) followed by its verb."""
+def _without_opening(question: str, kind: str) -> str | None:
+    """The question with its opening `kind` phrase left out, when a verb it inverts follows:
+    "When did the peacekeepers leave?" -> "Did the peacekeepers leave?"."""
     question = question.strip()
-    for language, pattern in _when_openings().items():
+    for language, pattern in _openings(kind).items():
         for match in pattern.finditer(question):
             verb = match.group("verb")
             # English inverts an auxiliary ("When did …"); a German verb after "wann" is lower case,
@@ -74,6 +73,35 @@ def event_question(question: str) -> str | None:
             if inverted:
                 return question[: match.start()] + verb[:1].upper() + verb[1:] + question[match.end() :]
     return None
+
+
+def event_question(question: str) -> str | None:
+    """A "when" question as the yes/no question about its event: "When did the peacekeepers leave
+    Karabakh?" -> "Did the peacekeepers leave Karabakh?", "Wann findet der Besuch statt?" -> "Findet
+    der Besuch statt?". A passage that reports the event but gives no date answers the second one:
+    the reader is then told what the articles say, and that they give no date. None when no "when"
+    phrase opens the question (or one of its sentences) followed by its verb."""
+    return _without_opening(question, "when")
+
+
+def premise_question(question: str, language: str) -> str | None:
+    """What the question takes for granted, as a yes/no question of its own; None when it takes
+    nothing for granted beyond what it asks.
+
+    Two shapes: a statement before the question ("According to the article, Peskov said the
+    withdrawal would end this year. Why will it take that long?" -> "Is this true: According to the
+    article, Peskov said …?"), and "why" ("Why did Lukashenko send troops?" -> "Did Lukashenko
+    send troops?"). When the question as asked finds no answer, the articles may still say whether
+    its premise holds: that is the answer then, and a false premise is corrected, not built on."""
+    question = question.strip()
+    parts = [question[start:end] for start, end in split_sentences(question, language)]
+    statements = [p for p in parts[:-1] if not p.endswith("?")]
+    if statements and parts[-1].endswith("?"):
+        statement = " ".join(statements).rstrip(" .!:;")
+        templates = data_file("questions.yaml")["statement_check"]
+        template = str(templates.get(language) or templates["en"])
+        return template.format(statement=statement)
+    return _without_opening(question, "why")
 
 
 def has_temporal_fact(text: str, language: str = "und") -> bool:

@@ -300,6 +300,41 @@ def test_a_number_question_whose_passages_lack_the_number_says_so(
     assert answer.answer.endswith("Eine Zahl dafür nennen die Artikel nicht.")
 
 
+@pytest.mark.parametrize("premise_check", [True, False])
+def test_a_question_that_finds_no_answer_gets_what_the_articles_say_of_its_premise(
+    make_settings: Callable[..., Settings], premise_check: bool
+) -> None:
+    # "Why …?" builds on "they did": the first draft finds no answer to why; the second is asked
+    # whether the premise holds, and that answer (checked like any other) is what the reader gets.
+    model = FakeChatModel(
+        script=["NO_ANSWER", "[1] «Peskow» Antwort: Peskow bestätigte den Abzug aus Berg-Karabach."]
+    )
+    assistant = _with_model(make_settings, model, answer={"premise_check": premise_check})
+    answer = assistant.ask("Warum haben die russischen Friedenstruppen Berg-Karabach schon 2019 verlassen?")
+    drafts = [r for r in model.requests if "Evidence:" in r[-1]["content"]]
+    if not premise_check:
+        assert answer.abstained and len(drafts) == 1
+        return
+    assert len(drafts) == 2
+    assert (
+        "Question: Haben die russischen Friedenstruppen Berg-Karabach schon 2019 verlassen?"
+        in (drafts[1][-1]["content"])
+    )
+    assert not answer.abstained and answer.mode == "generated"
+    assert answer.answer.startswith(
+        "Die Artikel beantworten die Frage so nicht, wohl aber, was sie voraussetzt."
+    )
+    assert "Peskow bestätigte den Abzug aus Berg-Karabach [1]." in answer.answer
+    assert "2019" not in answer.answer.split("voraussetzt.")[1]
+
+
+def test_a_question_with_no_premise_is_drafted_once(make_settings: Callable[..., Settings]) -> None:
+    model = FakeChatModel(script=["NO_ANSWER", "[1] «Peskow» Antwort: Peskow bestätigte den Abzug."])
+    answer = _with_model(make_settings, model).ask("Wer hat den Abzug aus Berg-Karabach bestätigt?")
+    assert answer.abstained
+    assert len([r for r in model.requests if "Evidence:" in r[-1]["content"]]) == 1
+
+
 def test_a_name_spelled_the_other_languages_way_keeps_a_correct_answer(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

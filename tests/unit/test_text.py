@@ -15,7 +15,13 @@ from assistant.text.names import (
     name_supported,
     unmentioned_subject,
 )
-from assistant.text.questions import event_question, has_number_fact, has_temporal_fact, question_kind
+from assistant.text.questions import (
+    event_question,
+    has_number_fact,
+    has_temporal_fact,
+    premise_question,
+    question_kind,
+)
 from assistant.text.sentences import split_sentences
 from assistant.text.terms import negation_words, tokenize
 
@@ -330,6 +336,36 @@ def test_digits_written_onto_letters_are_part_of_a_name_not_a_figure() -> None:
 )
 def test_event_question_of_a_when_question(question: str, event: str | None) -> None:
     assert event_question(question) == event
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "premise"),
+    [
+        ("Why did Lukashenko send troops to Ukraine?", "en", "Did Lukashenko send troops to Ukraine?"),
+        ("Warum hat Russland 2019 abgezogen?", "de", "Hat Russland 2019 abgezogen?"),
+        ("Aus welchem Grund wollte Schetyna ihn einbestellen?", "de", "Wollte Schetyna ihn einbestellen?"),
+        (
+            "According to DW, Peskov said it ends in May. Why will it take that long?",
+            "en",
+            "Is this true: According to DW, Peskov said it ends in May?",
+        ),
+        (
+            "Laut Report24 schickt die OVKS Truppen. Wie viele Soldaten sind es?",
+            "de",
+            "Stimmt Folgendes: Laut Report24 schickt die OVKS Truppen?",
+        ),
+        # Nothing taken for granted beyond what is asked; an abbreviation ends no statement.
+        ("What did the U.S. say about the ceasefire?", "en", None),
+        ("Was sagte Dr. Müller am 10. November?", "de", None),
+        ("When did Russian peacekeepers leave Karabakh?", "en", None),
+        ("Why Putin?", "en", None),
+        ("Who is Peskov?", "en", None),
+    ],
+)
+def test_premise_question_asks_what_the_question_takes_for_granted(
+    question: str, language: str, premise: str | None
+) -> None:
+    assert premise_question(question, language) == premise
 
 
 @pytest.mark.parametrize(

@@ -107,8 +107,11 @@ def ratchet_threshold(
     """Current value minus (floors) or plus (ceilings) the metric's tolerance, rounded so the current
     value passes; never looser than `old`. `allow_regression` loosens only a metric this run misses:
     one it still passes keeps its threshold (or a tighter one). Measured over `cases` cases, the
-    slack is at least one case's worth (1/cases), so one answer flipping on another machine passes."""
-    tolerance = spec.tolerance if spec.relative or not cases else max(spec.tolerance, 1 / cases)
+    slack is at least one case's worth (1/cases), so one answer flipping on another machine passes;
+    not for an invariant (quotes verbatim, markers valid, no errors), which holds on any machine."""
+    tolerance = spec.tolerance
+    if cases and not (spec.relative or spec.invariant):
+        tolerance = max(tolerance, 1 / cases)
     if spec.direction == "min":
         candidate = math.floor(round((value - tolerance) * 1000, 6)) / 1000
         candidate = max(0.0, candidate)

@@ -193,6 +193,7 @@ class MetricSpec:
     relative: bool = False
     min_slack: float = 0.0  # absolute lower bound of a relative slack (latency of a fast fake model)
     gated: bool = True  # False: reported only; a CI gate on wall-clock time fails on a busy machine
+    invariant: bool = False  # a guarantee, not a rate: no case's worth of slack on a small set
 
 
 # Tolerances (the ratchet's slack) are about one case's worth for the case counts of evals/cases.yaml,
@@ -217,9 +218,15 @@ METRICS: tuple[MetricSpec, ...] = (
         "Mean reciprocal rank of the first chunk holding an evidence excerpt.",
         0.02,
     ),
-    MetricSpec("citation_validity", "min", "Share of [n] markers that resolve to a citation.", 0.01),
     MetricSpec(
-        "quote_fidelity", "min", "Share of citations whose quote occurs verbatim in the cited article.", 0.01
+        "citation_validity", "min", "Share of [n] markers that resolve to a citation.", 0.01, invariant=True
+    ),
+    MetricSpec(
+        "quote_fidelity",
+        "min",
+        "Share of citations whose quote occurs verbatim in the cited article.",
+        0.01,
+        invariant=True,
     ),
     MetricSpec(
         "citation_support",
@@ -273,7 +280,9 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "extractive_rate", "max", "Share of non-abstained answers that fell back to quoting evidence.", 0.05
     ),
-    MetricSpec("error_rate", "max", "Share of cases where the assistant raised an error.", 0.0),
+    MetricSpec(
+        "error_rate", "max", "Share of cases where the assistant raised an error.", 0.0, invariant=True
+    ),
     # Speed is measured by benchmarks/, not gated here: reported for context only.
     MetricSpec("latency_p50_s", "max", "Median seconds per ask() (wall clock).", 0.0, gated=False),
     MetricSpec("latency_p95_s", "max", "95th percentile seconds per ask() (nearest rank).", 0.0, gated=False),

@@ -124,7 +124,10 @@ def test_a_broken_verifier_is_caught_by_the_answer_metrics(
     )
     assert not broken.passed
     failed = {f.metric for f in broken.failures}
-    assert {"citation_support", "forbidden_claim_rate"} <= failed, failed
+    assert {"citation_support", "fact_recall"} <= failed, failed
+    # The invented date is found as a forbidden claim; on 6 cases one such claim is within one case's
+    # worth of slack, so it is what the other metrics catch that fails the run.
+    assert (broken.metrics["forbidden_claim_rate"] or 0) > (ratcheted.metrics["forbidden_claim_rate"] or 0)
 
 
 def test_the_cli_exits_non_zero_on_regression(

@@ -374,6 +374,11 @@ def test_ratchet_slack_is_one_case_on_a_small_set() -> None:
     small = ratchet(fresh, values, cases=counts)
     assert compare({"abstention_accuracy": 5 / 8, "false_abstention_rate": 2 / 6}, small) == []
     assert len(compare({"abstention_accuracy": 4 / 8, "false_abstention_rate": 3 / 6}, small)) == 2
+    # A guarantee gets no such slack: one quote that is not verbatim fails on any set.
+    exact = ratchet(
+        fresh, {"quote_fidelity": 1.0, "error_rate": 0.0}, cases={"quote_fidelity": 8, "error_rate": 8}
+    )
+    assert len(compare({"quote_fidelity": 7 / 8, "error_rate": 1 / 8}, exact)) == 2
     # On the full set the metric's own tolerance (0.04, 0.05) is already about one case's worth.
     large = ratchet(fresh, values, cases={"abstention_accuracy": 48, "false_abstention_rate": 41})
     assert large.thresholds["abstention_accuracy"].min == pytest.approx(0.71)

@@ -13,6 +13,7 @@ from assistant.config import RetrievalSettings
 from assistant.errors import InputError
 from assistant.lexical import Bm25Index
 from assistant.text.language import detect_language
+from assistant.text.names import alias_forms
 from assistant.types import Chunk, Filters, Passage
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,10 @@ class Retriever:
         dense_hits = self._index.query(qvec, n, filters)
         chunks: dict[str, Chunk] = {c.id: c for c, _ in dense_hits}
         dense: dict[str, float] = {c.id: s for c, s in dense_hits}
-        lexical = dict(self._lexical().search(query, n, filters))
+        # Names in the other language's spelling too (Belarus/Weißrussland, ECB/EZB): BM25 matches
+        # across languages on names only, and then only on the ones spelled alike.
+        lexical_query = " ".join([query, *alias_forms(query, q_lang)])
+        lexical = dict(self._lexical().search(lexical_query, n, filters))
 
         missing = [cid for cid in lexical if cid not in chunks]
         if missing:

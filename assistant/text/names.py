@@ -229,6 +229,19 @@ def subject_names(question: str, language: str, lexicon: Lexicon | None = None) 
     )
 
 
+def alias_forms(text: str, language: str, lexicon: Lexicon | None = None) -> list[str]:
+    """The other forms of the names in `text` per the alias table, folded, stems without their *:
+    "Pashinyan in Belarus" -> "paschinjan", "pashinian", "weissrussland", …. For lexical search,
+    which matches words, not names: an English question then finds the German article's spelling."""
+    forms: list[str] = []
+    for name in subject_names(text, language, lexicon):
+        for form in alias_group(name):
+            form = form.rstrip("*")
+            if form != fold(name) and form not in forms:
+                forms.append(form)
+    return forms
+
+
 def unmentioned(names: Sequence[str], text: str) -> list[str]:
     """`names` when `text` mentions none of them (in any spelling `name_supported` accepts); []
     when it mentions one, or when there are none. A passage about something else entirely."""

@@ -1,4 +1,4 @@
-"""Probe of the subject check (`assistant.text.names.unmentioned_subject`) on XQuAD-dev, no LLM.
+"""Probe of the subject check (`assistant.text.names.unmentioned`) on XQuAD-dev, no LLM.
 
 For every XQuAD question (German and English), is the gold paragraph set aside (a wrong
 rejection), and is a paragraph of another Wikipedia article set aside (a right one)? The text
@@ -17,7 +17,7 @@ import random
 from pathlib import Path
 
 from assistant.text.lexicon import Lexicon
-from assistant.text.names import unmentioned_subject
+from assistant.text.names import subject_names, unmentioned
 
 
 def main() -> None:
@@ -57,10 +57,11 @@ def main() -> None:
                         ),
                         "other article": window(title, other, at, 100),
                     }
+                    names = subject_names(" ".join(question.split()), lang, lexicon)
                     for kind, text in texts.items():
                         c = counts.setdefault((kind, lang), [0, 0])
                         c[0] += 1
-                        c[1] += bool(unmentioned_subject(" ".join(question.split()), lang, text, lexicon))
+                        c[1] += bool(unmentioned(names, text))
     for (kind, lang), (n, aside) in sorted(counts.items()):
         print(f"{kind:14s} {lang}: set aside {aside} of {n} ({aside / n:.1%})")
 

@@ -248,8 +248,3 @@ def unmentioned(names: Sequence[str], text: str) -> list[str]:
     if not names or any(name_supported(n, text) for n in names):
         return []
     return list(names)
-
-
-def unmentioned_subject(question: str, language: str, text: str, lexicon: Lexicon | None = None) -> list[str]:
-    """The names the question asks about, when `text` mentions none of them (see subject_names)."""
-    return unmentioned(subject_names(question, language, lexicon), text)

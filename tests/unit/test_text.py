@@ -13,7 +13,8 @@ from assistant.text.names import (
     name_candidates,
     name_in_compound,
     name_supported,
-    unmentioned_subject,
+    subject_names,
+    unmentioned,
 )
 from assistant.text.questions import (
     event_question,
@@ -396,4 +397,4 @@ def test_premise_question_asks_what_the_question_takes_for_granted(
 def test_a_passage_that_names_nothing_the_question_asks_about(
     lexicon: Lexicon, question: str, language: str, text: str, missing: list[str]
 ) -> None:
-    assert unmentioned_subject(question, language, text, lexicon) == missing
+    assert unmentioned(subject_names(question, language, lexicon), text) == missing

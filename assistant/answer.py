@@ -45,7 +45,8 @@ from assistant.types import (
 log = logging.getLogger(__name__)
 
 _RELATED_READING = 2
-# Asked "when" and nothing passed: the best passages without a date asked whether they report the event.
+# Asked "when" / "how many" and nothing passed: the best passages without a date / figure asked
+# whether they report the event.
 _EVENT_CANDIDATES = 3
 # Nothing passed and the best passage is only fairly likely to answer: it is compared with this many more.
 _LEAD_RIVALS = 2
@@ -391,8 +392,8 @@ class Answerer:
             answer.notes.append(f"no quote: best evidence score {best.score:.3f} < {floor:.3f}")
             return self._not_answered(answer, related, language)
         p_topic = self._on_topic(turn, best)
-        if p_topic < self._s.min_extractive and kind == "when":
-            found = self._event_passage(evidence, question, floor, llm, answer)
+        if p_topic < self._s.min_extractive and kind in ("when", "number"):
+            found = self._event_passage(evidence, question, kind, floor, llm, answer)
             best, p_topic = found or (best, p_topic)
         if p_topic < self._s.min_extractive and not self._leads(turn, best, p_topic, evidence, answer):
             answer.notes.append(f"no quote: on topic {p_topic:.2f} < {self._s.min_extractive}")
@@ -434,18 +435,26 @@ class Answerer:
         return lead >= self._s.min_quote_lead
 
     def _event_passage(
-        self, evidence: list[Evidence], question: str, floor: float, llm: ChatModel, answer: Answer
+        self,
+        evidence: list[Evidence],
+        question: str,
+        kind: QuestionKind,
+        floor: float,
+        llm: ChatModel,
+        answer: Answer,
     ) -> tuple[Evidence, float] | None:
-        """Asked "when", a passage that gives no date can still report the event: it answers the
-        yes/no question about it ("Wann haben … verlassen?" -> "Haben … verlassen?"), and is then
-        quoted with the note that the articles give no date. The first of the best few that does."""
-        event = event_question(question)
+        """Asked "when" or "how many", a passage that gives no date or figure can still report the
+        event: it answers the yes/no question about it ("Wann haben … verlassen?" -> "Haben …
+        verlassen?", "How many people were killed?" -> "Were people killed?"), and is then quoted
+        with the note that the articles give no date or figure. The first of the best few that does."""
+        event = event_question(question, kind)
         if event is None:
             return None
-        undated = [e for e in evidence if e.score >= floor and not answers_kind(e.quote, "when", e.language)]
-        for candidate in undated[:_EVENT_CANDIDATES]:
+        fact = "date" if kind == "when" else "figure"
+        lacking = [e for e in evidence if e.score >= floor and not answers_kind(e.quote, kind, e.language)]
+        for candidate in lacking[:_EVENT_CANDIDATES]:
             p_event = self._relevance(llm, candidate.quote, event)
-            answer.notes.append(f"[{candidate.marker}] gives no date; asked {event!r}: {p_event:.2f}")
+            answer.notes.append(f"[{candidate.marker}] gives no {fact}; asked {event!r}: {p_event:.2f}")
             if p_event >= self._s.min_extractive:
                 return candidate, p_event
         return None

@@ -42,9 +42,9 @@ def question_kind(question: str) -> QuestionKind:
     return "other"
 
 
-@lru_cache(maxsize=1)
-def _auxiliaries() -> frozenset[str]:
-    return frozenset(fold(w) for w in data_file("questions.yaml")["auxiliaries"]["en"])
+@lru_cache(maxsize=2)
+def _auxiliaries(language: str = "en") -> frozenset[str]:
+    return frozenset(fold(w) for w in data_file("questions.yaml")["auxiliaries"][language])
 
 
 @lru_cache(maxsize=4)
@@ -75,13 +75,54 @@ def _without_opening(question: str, kind: str) -> str | None:
     return None
 
 
-def event_question(question: str) -> str | None:
-    """A "when" question as the yes/no question about its event: "When did the peacekeepers leave
-    Karabakh?" -> "Did the peacekeepers leave Karabakh?", "Wann findet der Besuch statt?" -> "Findet
-    der Besuch statt?". A passage that reports the event but gives no date answers the second one:
-    the reader is then told what the articles say, and that they give no date. None when no "when"
-    phrase opens the question (or one of its sentences) followed by its verb."""
-    return _without_opening(question, "when")
+def event_question(question: str, kind: QuestionKind = "when") -> str | None:
+    """A "when" or "how many" question as the yes/no question about its event: "When did the
+    peacekeepers leave Karabakh?" -> "Did the peacekeepers leave Karabakh?", "Wann findet der Besuch
+    statt?" -> "Findet der Besuch statt?", "How many people were killed in the fighting?" -> "Were
+    people killed in the fighting?". A passage that reports the event but gives no date or figure
+    answers the second one: the reader is then told what the articles say, and that they give no
+    date or figure. None when no such phrase opens the question (or one of its sentences) followed
+    by its verb, or, for "how many", by what is counted and then its verb."""
+    if kind == "when":
+        return _without_opening(question, "when")
+    if kind == "number":
+        return _without_count(question)
+    return None
+
+
+# "How many <what is counted> <auxiliary> …" / "Wie viele <Nomen> <Verb> …": what is counted is at
+# most a few words, ending in a noun (German: capitalised).
+_COUNTED_WORDS = 4
+_DO = frozenset({"do", "does", "did"})
+
+
+def _without_count(question: str) -> str | None:
+    """ "How many people were killed in X?" -> "Were people killed in X?", "How much did Azerbaijan
+    pay?" -> "Did Azerbaijan pay?", "Wie viele Menschen leben dort?" -> "Leben Menschen dort?" (word
+    order left as it falls: the judge reads meaning). Only counting phrases ("how old is" asks for
+    an attribute, not an event), and no English object moved into its clause ("How many soldiers
+    did Russia send?" stays None)."""
+    counting = data_file("questions.yaml")["counting"]
+    for language, phrases in counting.items():
+        match = re.search(
+            rf"(?:^|(?<=[.!?:;,]\s))(?:{_alternation(phrases)})\s+(?P<rest>.+)$", question.strip(), re.I
+        )
+        if match is None:
+            continue
+        tokens = match.group("rest").split()
+        for i, token in enumerate(tokens[: _COUNTED_WORDS + 1]):
+            word = fold(token.strip(",;?"))
+            if language == "en":
+                found = word in _auxiliaries() and (i == 0 or word not in _DO)
+            elif i == 0:
+                found = word in _auxiliaries("de")
+            else:
+                found = token[:1].islower() and tokens[i - 1][:1].isupper()
+            if found:
+                opening = match.string[: match.start()].rstrip()
+                verb = token if opening.endswith(",") else token[:1].upper() + token[1:]
+                return " ".join([opening, verb, *tokens[:i], *tokens[i + 1 :]]).strip()
+    return None
 
 
 def premise_question(question: str, language: str) -> str | None:

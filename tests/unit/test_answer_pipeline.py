@@ -93,6 +93,30 @@ def test_a_when_question_over_a_passage_without_a_date_asks_whether_the_event_ha
     assert "2021" not in answer.answer
 
 
+class _CountEventOnly(FakeChatModel):
+    """Says a passage answers only the yes/no question about the event, never "how many"."""
+
+    def choose(self, messages: list[Message], choices: list[str]) -> list[float]:  # type: ignore[override]
+        self.choices.append(list(messages))
+        asked = messages[-1]["content"]
+        yes = 0.1 if "Question: Wie viele" in asked else 0.9
+        return [yes, 1.0 - yes]
+
+
+def test_a_how_many_question_over_a_passage_without_a_figure_asks_whether_the_event_happened(
+    make_settings: Callable[..., Settings],
+) -> None:
+    question = "Wie viele russische Soldaten haben Berg-Karabach verlassen?"
+    model = _CountEventOnly(script=["4000 russische Soldaten haben Berg-Karabach verlassen [1]."])
+    answer = _with_model(make_settings, model).ask(question)
+    asked = [m[-1]["content"] for m in model.choices]
+    assert any("Question: Haben russische Soldaten Berg-Karabach verlassen?" in a for a in asked), asked
+    # What the articles say about the event is quoted, and the reader is told no figure is given.
+    assert answer.mode == "extractive" and len(answer.citations) == 1, answer.notes
+    assert answer.answer.endswith("Eine Zahl dafür nennen die Artikel nicht.")
+    assert "4000" not in answer.answer
+
+
 def test_off_topic_passages_are_related_reading_not_an_answer(make_settings: Callable[..., Settings]) -> None:
     # The checker says no passage is about the question: no quote stands in for an answer.
     model = FakeChatModel(

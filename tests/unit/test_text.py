@@ -340,6 +340,32 @@ def test_event_question_of_a_when_question(question: str, event: str | None) -> 
 
 
 @pytest.mark.parametrize(
+    ("question", "event"),
+    [
+        ("How many people were killed in the fighting?", "Were people killed in the fighting?"),
+        ("How much did Azerbaijan pay for the stations?", "Did Azerbaijan pay for the stations?"),
+        (
+            "According to the article, how many Russian soldiers will be stationed in Belarus?",
+            "According to the article, will Russian soldiers be stationed in Belarus?",
+        ),
+        (
+            "Wie viel hat Aserbaidschan für die Stationen bezahlt?",
+            "Hat Aserbaidschan für die Stationen bezahlt?",
+        ),
+        ("Wie viele Menschen leben in Eriwan?", "Leben Menschen in Eriwan?"),
+        ("Wie viele russische Soldaten werden stationiert?", "Werden russische Soldaten stationiert?"),
+        # An attribute, not an event; an object that would have to move into its clause; no verb.
+        ("How old is Putin?", None),
+        ("How many soldiers did Russia send?", None),
+        ("How many people live in Yerevan?", None),
+        ("When did Russian peacekeepers leave Karabakh?", None),
+    ],
+)
+def test_event_question_of_a_how_many_question(question: str, event: str | None) -> None:
+    assert event_question(question, "number") == event
+
+
+@pytest.mark.parametrize(
     ("question", "language", "premise"),
     [
         ("Why did Lukashenko send troops to Ukraine?", "en", "Did Lukashenko send troops to Ukraine?"),

@@ -96,17 +96,24 @@ _COUNTED_WORDS = 4
 _DO = frozenset({"do", "does", "did"})
 
 
+@lru_cache(maxsize=1)
+def _counts() -> dict[str, re.Pattern[str]]:
+    """Per language: a counting phrase opening the question, one of its sentences or a clause after
+    a comma ("According to the article, how many …"), and the words after it."""
+    return {
+        language: re.compile(rf"(?:^|(?<=[.!?:;,]\s))(?:{_alternation(phrases)})\s+(?P<rest>.+)$", re.I)
+        for language, phrases in data_file("questions.yaml")["counting"].items()
+    }
+
+
 def _without_count(question: str) -> str | None:
     """ "How many people were killed in X?" -> "Were people killed in X?", "How much did Azerbaijan
     pay?" -> "Did Azerbaijan pay?", "Wie viele Menschen leben dort?" -> "Leben Menschen dort?" (word
     order left as it falls: the judge reads meaning). Only counting phrases ("how old is" asks for
     an attribute, not an event), and no English object moved into its clause ("How many soldiers
     did Russia send?" stays None)."""
-    counting = data_file("questions.yaml")["counting"]
-    for language, phrases in counting.items():
-        match = re.search(
-            rf"(?:^|(?<=[.!?:;,]\s))(?:{_alternation(phrases)})\s+(?P<rest>.+)$", question.strip(), re.I
-        )
+    for language, pattern in _counts().items():
+        match = pattern.search(question.strip())
         if match is None:
             continue
         tokens = match.group("rest").split()

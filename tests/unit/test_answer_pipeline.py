@@ -71,12 +71,15 @@ def test_fabricated_date_never_reaches_the_reader(make_settings: Callable[..., S
 
 
 class _EventOnly(FakeChatModel):
-    """Says a passage answers only the yes/no question about the event, never the "when" question."""
+    """Says a passage answers only the yes/no question about the event, never the question as asked
+    (the one opening with `asked_as`: "when" here)."""
+
+    asked_as = "Question: Wann"
 
     def choose(self, messages: list[Message], choices: list[str]) -> list[float]:  # type: ignore[override]
         self.choices.append(list(messages))
         asked = messages[-1]["content"]
-        yes = 0.1 if "Question: Wann" in asked else 0.9
+        yes = 0.1 if self.asked_as in asked else 0.9
         return [yes, 1.0 - yes]
 
 
@@ -93,14 +96,10 @@ def test_a_when_question_over_a_passage_without_a_date_asks_whether_the_event_ha
     assert "2021" not in answer.answer
 
 
-class _CountEventOnly(FakeChatModel):
-    """Says a passage answers only the yes/no question about the event, never "how many"."""
+class _CountEventOnly(_EventOnly):
+    """The same, never the "how many" question."""
 
-    def choose(self, messages: list[Message], choices: list[str]) -> list[float]:  # type: ignore[override]
-        self.choices.append(list(messages))
-        asked = messages[-1]["content"]
-        yes = 0.1 if "Question: Wie viele" in asked else 0.9
-        return [yes, 1.0 - yes]
+    asked_as = "Question: Wie viele"
 
 
 def test_a_how_many_question_over_a_passage_without_a_figure_asks_whether_the_event_happened(

@@ -17,14 +17,15 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.backends.base import ChatModel, Embedder, choose
-from assistant.cite import SentenceCheck, finalize, to_citation, verify_answer
+from assistant.cite import SentenceCheck, finalize, render, to_citation, verify_answer
 from assistant.config import AnswerSettings, LLMSettings
 from assistant.evidence import answers_kind, select_evidence, with_neighbours
 from assistant.prompts import Prompts
 from assistant.shape import answer_grammar, format_evidence, label_for, sanitize_quote
+from assistant.text.facts import numbers_as_read
 from assistant.text.language import language_name
 from assistant.text.lexicon import Lexicon
 from assistant.text.names import subject_names, unmentioned
@@ -315,6 +316,10 @@ class Answerer:
             f", re-cited from {sentence.recited_from} to {sentence.markers}" if sentence.recited_from else ""
         )
         answer.notes.append(f"kept: {sentence.sentence!r} (on topic {p_topic:.2f}, {reason}{moved})")
+        cited = [(with_neighbours(by_marker[m]), by_marker[m].language) for m in sentence.markers]
+        written = numbers_as_read(sentence.sentence, turn.language, cited)
+        if written != sentence.sentence:
+            sentence = replace(sentence, sentence=written, text=render(written, sentence.markers))
         return sentence
 
     def _supported(self, llm: ChatModel, sentence: SentenceCheck, cited: list[Evidence]) -> tuple[bool, str]:
@@ -405,7 +410,7 @@ class Answerer:
             if translated is None:
                 answer.notes.append("the best passage could not be translated: not quoted")
                 return self._not_answered(answer, related, language)
-            shown = translated
+            shown = numbers_as_read(translated, language, [(best.quote, best.language)])
         intro = self._prompts.message(
             "extractive_intro" if shown == best.quote else "extractive_intro_translated", language
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 from assistant.text.normalize import data_file, fold, words
@@ -29,6 +30,35 @@ def canonical_number(raw: str) -> str:
     if re.fullmatch(r"\d+[.,]\d+", compact):
         return str(float(compact.replace(",", ".")))
     return str(int(compact))
+
+
+# A whole number in thousands groups, each language its own way (2.000 / 2,000); a decimal part after
+# it ("1.160,5") leaves it alone.
+_GROUPED = re.compile(r"(?<![\w.,])[1-9]\d{0,2}(?:[.,]\d{3})+(?![\d]|[.,]\d)")
+_GROUP_MARK = {"en": ",", "de": "."}
+
+
+def numbers_as_read(sentence: str, language: str, sources: Sequence[tuple[str, str]]) -> str:
+    """The whole numbers a sentence copied from its sources, written the reader's way: an English
+    sentence over a German passage's "1.160.000" says "1,160,000" (a small model writes "1.160,000"),
+    a German one over an English "2,000" says "2.000". Only numbers a source writes in thousands
+    groups of its own language (`sources`: text and language pairs) are rewritten, so a decimal is
+    never taken for a whole number."""
+    mark = _GROUP_MARK.get(language)
+    if mark is None:
+        return sentence
+    whole: set[str] = set()
+    for text, source_language in sources:
+        own = _GROUP_MARK.get(source_language)
+        for match in _GROUPED.finditer(text):
+            if own is not None and set(re.findall(r"[.,]", match.group(0))) == {own}:
+                whole.add(re.sub(r"[.,]", "", match.group(0)))
+
+    def rewrite(match: re.Match[str]) -> str:
+        raw = match.group(0)
+        return mark.join(re.split(r"[.,]", raw)) if re.sub(r"[.,]", "", raw) in whole else raw
+
+    return _GROUPED.sub(rewrite, sentence) if whole else sentence
 
 
 @lru_cache(maxsize=1)

@@ -295,6 +295,23 @@ def test_a_number_question_answered_without_the_number_gets_the_passage_that_has
     assert "number" in answer.removed[0].reason
 
 
+def test_a_number_copied_from_a_german_passage_is_written_the_readers_way(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # English question, German passage "etwa 2.000 russische Friedenstruppen": the English sentence
+    # says 2,000 (in English 2.000 reads as two); the quote in the source card stays as written.
+    # (German words in it: the hashing embedder matches words, not meanings.)
+    question = "How many of the russische Friedenstruppen were sent to Karabach after the Waffenstillstand?"
+    first = _with_model(make_settings, FakeChatModel(script=["NO_ANSWER"])).ask(question)
+    marker = next(e.marker for e in first.evidence if "2.000 russische" in e.quote)
+    copied = "«etwa 2.000 russische Friedenstruppen»"
+    draft = f"[{marker}] {copied} Answer: About 2.000 Russian peacekeepers were sent."
+    answer = _with_model(make_settings, FakeChatModel(script=[draft])).ask(question)
+    assert answer.language == "en" and answer.mode == "generated"
+    assert answer.answer == "About 2,000 Russian peacekeepers were sent [1]."
+    assert "etwa 2.000 russische Friedenstruppen" in answer.citations[0].quote
+
+
 def test_a_follow_up_that_still_points_back_searches_with_the_previous_question() -> None:
     from assistant.followup import search_query
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text.facts import is_calendar_word, number_facts
+from assistant.text.facts import is_calendar_word, number_facts, numbers_as_read
 from assistant.text.language import detect_language
 from assistant.text.lexicon import Lexicon
 from assistant.text.names import (
@@ -424,3 +424,34 @@ def test_a_passage_that_names_nothing_the_question_asks_about(
     lexicon: Lexicon, question: str, language: str, text: str, missing: list[str]
 ) -> None:
     assert unmentioned(subject_names(question, language, lexicon), text) == missing
+
+
+_DE_SOURCE = "2010 waren es 1.160.000 Quadratmeilen (2005: 734.000), ein Plus von 1,5 Grad in 1,234 Sekunden."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language", "sources", "expected"),
+    [
+        # The German passage's whole numbers, written the English way; mixed separators too.
+        ("It was 1.160,000 square miles.", "en", [(_DE_SOURCE, "de")], "It was 1,160,000 square miles."),
+        ("Up from 734.000 in 2005.", "en", [(_DE_SOURCE, "de")], "Up from 734,000 in 2005."),
+        # A German decimal is never read as a whole number, nor is a number the sources lack.
+        ("It took 1,234 seconds.", "en", [(_DE_SOURCE, "de")], "It took 1,234 seconds."),
+        (
+            "It rose by 1.5 degrees to 2.500.000.",
+            "en",
+            [(_DE_SOURCE, "de")],
+            "It rose by 1.5 degrees to 2.500.000.",
+        ),
+        # The other way round, and a sentence already written the reader's way.
+        ("Etwa 2,000 Soldaten.", "de", [("about 2,000 soldiers", "en")], "Etwa 2.000 Soldaten."),
+        ("Etwa 2.000 Soldaten.", "de", [("about 2,000 soldiers", "en")], "Etwa 2.000 Soldaten."),
+        ("Etwa 1.234 Sekunden.", "de", [("1.234 seconds", "en")], "Etwa 1.234 Sekunden."),
+        # No language to write for: left alone.
+        ("1.160,000", "und", [(_DE_SOURCE, "de")], "1.160,000"),
+    ],
+)
+def test_numbers_copied_from_the_sources_are_written_the_readers_way(
+    sentence: str, language: str, sources: list[tuple[str, str]], expected: str
+) -> None:
+    assert numbers_as_read(sentence, language, sources) == expected

@@ -24,7 +24,7 @@ from assistant.cite import SentenceCheck, finalize, render, to_citation, verify_
 from assistant.config import AnswerSettings, LLMSettings
 from assistant.evidence import answers_kind, select_evidence, with_neighbours
 from assistant.prompts import Prompts
-from assistant.shape import LABELS, answer_grammar, format_evidence, label_for, sanitize_quote
+from assistant.shape import answer_grammar, format_evidence, label_for, sanitize_quote
 from assistant.text.facts import numbers_as_read
 from assistant.text.language import language_name
 from assistant.text.lexicon import Lexicon
@@ -64,10 +64,6 @@ class _Turn:
     started: float
     on_topic: dict[tuple[int, bool], float] = field(default_factory=dict)  # (marker, in context) -> p
     subject: list[str] | None = None  # the names the question asks about, once it is needed
-    draft_language: str = ""  # what the model writes in: the reader's language unless set
-
-    def __post_init__(self) -> None:
-        self.draft_language = self.draft_language or self.language
 
 
 class Answerer:
@@ -143,9 +139,7 @@ class Answerer:
             return
 
         yield StatusEvent(text="Writing the answer")
-        turn = _Turn(
-            asked, language, llm, timings, started, draft_language=self._draft_language(language, relevant)
-        )
+        turn = _Turn(asked, language, llm, timings, started)
         draft = self._draft(turn, relevant)
         yield StatusEvent(text="Checking the answer against its sources")
         answer = yield from self._checked(turn, base, draft, relevant, redrafts=self._s.redrafts)
@@ -153,29 +147,19 @@ class Answerer:
             answer = yield from self._on_premise(turn, base, answer, relevant)
         yield FinalEvent(answer=self._done(answer, timings, started))
 
-    def _draft_language(self, language: str, evidence: list[Evidence]) -> str:
-        """The evidence's language when all of it is in one other than the reader's and the setting
-        asks for it (the model then copies and checks in one language), else the reader's."""
-        languages = {e.language for e in evidence}
-        if self._s.draft_in_evidence_language and len(languages) == 1:
-            (only,) = languages
-            if only in LABELS and only != language:
-                return only
-        return language
-
     def _draft(self, turn: _Turn, evidence: list[Evidence]) -> str:
         messages = self._prompts["answer"].render(
             evidence=format_evidence(evidence),
             question=turn.question,
-            label=label_for(turn.draft_language),
-            language=language_name(turn.draft_language),
+            label=label_for(turn.language),
+            language=language_name(turn.language),
         )
         pieces: list[str] = []
         for piece in turn.llm.stream(
             messages,
             max_tokens=self._llm_settings.max_tokens,
             temperature=self._llm_settings.temperature,
-            grammar=answer_grammar(evidence, turn.draft_language) if self._s.constrained else None,
+            grammar=answer_grammar(evidence, turn.language) if self._s.constrained else None,
         ):
             if turn.timings.first_token_s is None:
                 turn.timings.first_token_s = round(time.perf_counter() - turn.started, 3)
@@ -195,7 +179,7 @@ class Answerer:
             draft,
             evidence,
             question=turn.question,
-            language=turn.draft_language,
+            language=turn.language,
             instructions=self._prompts["answer"].system,
             lexicon=self._lexicon(),
         )
@@ -252,9 +236,7 @@ class Answerer:
         if premise is None:
             return abstained
         yield StatusEvent(text="Checking what the question takes for granted")
-        asked = _Turn(
-            premise, turn.language, turn.llm, turn.timings, turn.started, draft_language=turn.draft_language
-        )
+        asked = _Turn(premise, turn.language, turn.llm, turn.timings, turn.started)
         start = base.model_copy(deep=True)
         start.notes = [*abstained.notes, f"no answer as asked; asking what the question assumes: {premise!r}"]
         start.removed = list(abstained.removed)
@@ -315,7 +297,7 @@ class Answerer:
             _drop(answer, sentence.sentence, reason, "the cited passage is not about the question")
             return None
         if not sentence.language_ok:
-            translated = self._translator.sentence(turn.llm, sentence, turn.draft_language)
+            translated = self._translator.sentence(turn.llm, sentence, turn.language)
             if translated is None:
                 _drop(
                     answer,
@@ -333,19 +315,6 @@ class Answerer:
         moved = (
             f", re-cited from {sentence.recited_from} to {sentence.markers}" if sentence.recited_from else ""
         )
-        if turn.draft_language != turn.language:
-            drafted = sentence.sentence
-            put = self._translator.text(turn.llm, drafted, turn.language)
-            if put is None:
-                _drop(
-                    answer,
-                    drafted,
-                    "its translation failed its checks",
-                    "it could not be put into your language",
-                )
-                return None
-            sentence = replace(sentence, sentence=put, text=render(put, sentence.markers))
-            answer.notes.append(f"translated {drafted!r} into the question's language")
         answer.notes.append(f"kept: {sentence.sentence!r} (on topic {p_topic:.2f}, {reason}{moved})")
         cited = [(with_neighbours(by_marker[m]), by_marker[m].language) for m in sentence.markers]
         written = numbers_as_read(sentence.sentence, turn.language, cited)

@@ -278,12 +278,6 @@ class AnswerSettings(_Section):
     )
     redrafts: int = Field(default=0, ge=0, le=3, description="Drafts again without off-topic passages.")
     premise_check: bool = Field(default=True, description="No answer as asked: answer its premise.")
-    draft_in_evidence_language: bool = Field(
-        default=False,
-        description="A question in another language than all its evidence: the model writes the answer in "
-        "the evidence's language, it is checked there, and each verified sentence is then translated "
-        "into the reader's (one more generation per sentence). Off: drafted in the reader's language.",
-    )
     min_quote_lead: float = Field(
         default=0.15,
         ge=0,

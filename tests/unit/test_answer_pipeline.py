@@ -312,37 +312,6 @@ def test_a_number_copied_from_a_german_passage_is_written_the_readers_way(
     assert "etwa 2.000 russische Friedenstruppen" in answer.citations[0].quote
 
 
-def test_drafted_in_the_evidences_language_checked_there_then_translated(
-    make_settings: Callable[..., Settings],
-) -> None:
-    # answer.draft_in_evidence_language: an English question over German passages only is drafted
-    # in German (the prompt asks for it, the grammar's label is "Antwort:"), checked against the
-    # German passage in one language, and the verified sentence is put into English.
-    copied = "«mit dem Abzug aus Berg-Karabach begonnen»"
-    german = f"[1] {copied} Antwort: Peskow bestätigte den Abzug aus Berg-Karabach."
-    english = "Peskow confirmed the withdrawal from Berg-Karabach."
-    model = FakeChatModel(script=[german, english])
-    assistant = _with_model(make_settings, model, answer={"draft_in_evidence_language": True})
-    answer = assistant.ask(QUESTION_EN)
-    draft_prompt = model.requests[0][-1]["content"]
-    assert draft_prompt.endswith("Antwort: sentence in German")
-    assert answer.language == "en" and answer.mode == "generated"
-    assert answer.answer == "Peskow confirmed the withdrawal from Berg-Karabach [1]."
-    assert any("translated 'Peskow bestätigte den Abzug aus Berg-Karabach.'" in n for n in answer.notes)
-    # The meaning check read the German sentence, not the translation.
-    support = [m[-1]["content"] for m in model.choices if "Claim:" in m[-1]["content"]]
-    assert support and "Claim: Peskow bestätigte den Abzug aus Berg-Karabach." in support[-1]
-
-
-def test_drafted_in_the_readers_language_by_default(make_settings: Callable[..., Settings]) -> None:
-    model = FakeChatModel(
-        script=["[1] «mit dem Abzug» Answer: Peskow confirmed the withdrawal from Berg-Karabach."]
-    )
-    answer = _with_model(make_settings, model).ask(QUESTION_EN)
-    assert model.requests[0][-1]["content"].endswith("Answer: sentence in English")
-    assert answer.answer == "Peskow confirmed the withdrawal from Berg-Karabach [1]."
-
-
 def test_a_follow_up_that_still_points_back_searches_with_the_previous_question() -> None:
     from assistant.followup import search_query
 

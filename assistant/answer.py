@@ -85,9 +85,11 @@ class Answerer:
         self._embedder = embedder
         self._llm = llm
         self._lexicon = lexicon
-        self._translator = Translator(prompts, lexicon)
         floor = settings.min_relevance
         self._min_relevance = floor if floor is not None else embedder.relevance_floor
+        similar = settings.min_translation_similarity
+        similar = similar if similar is not None else embedder.translation_floor
+        self._translator = Translator(prompts, lexicon, embedder, similar)
 
     # --- the answer ----------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Callable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -24,56 +23,11 @@ from pydantic_settings import (
 
 from assistant import plugins
 from assistant.errors import ConfigError
+from assistant.paths import cache_dir, data_home, default_prompts_dir, default_sample_dir, user_data_dir
 
 _ENV_PREFIX: Final = "ASSISTANT_"
 _CONFIG_ENV: Final = "ASSISTANT_CONFIG"  # the TOML file, not a setting
 _NOT_SETTINGS: Final = (_CONFIG_ENV, plugins.PLUGINS_ENV)
-PACKAGE_DIR = Path(str(resources.files(__package__ or "assistant")))
-_CHECKOUT_DIR = PACKAGE_DIR.parent
-
-
-def _in_checkout() -> bool:
-    return (_CHECKOUT_DIR / "pyproject.toml").is_file() and (_CHECKOUT_DIR / "prompts").is_dir()
-
-
-def _data_dir(in_checkout: str, packaged: str) -> Path:
-    """A data folder: the checkout's own when running from one, else the copy the wheel ships inside
-    the package (see `[tool.hatch.build.targets.wheel.force-include]` in pyproject.toml)."""
-    return _CHECKOUT_DIR / in_checkout if _in_checkout() else PACKAGE_DIR / packaged
-
-
-def default_prompts_dir() -> Path:
-    return _data_dir("prompts", "_prompts")
-
-
-def default_sample_dir() -> Path:
-    return _data_dir("data/articles", "_sample_articles")
-
-
-def default_evals_dir() -> Path:
-    """The eval cases and baseline (`evals/` in a checkout)."""
-    return _data_dir("evals", "_evals")
-
-
-def default_eval_reports_dir() -> Path:
-    """Where `assistant eval` writes its reports: `evals/reports` in a checkout, else the data home."""
-    return _default_data_home() / ("evals/reports" if _in_checkout() else "eval-reports")
-
-
-def _default_data_home() -> Path:
-    return _CHECKOUT_DIR if _in_checkout() else user_data_dir()
-
-
-def user_data_dir() -> Path:
-    """The user's data folder for news-assistant ($XDG_DATA_HOME/news-assistant), also when running
-    from a checkout: what a person produces (feedback) does not belong in the source tree."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "news-assistant"
-
-
-def _default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "news-assistant"
 
 
 def _one_of(choices: Callable[[], tuple[str, ...]]) -> AfterValidator:
@@ -98,7 +52,7 @@ class _Section(BaseModel):
 
 class IndexSettings(_Section):
     path: Path = Field(
-        default_factory=lambda: _default_data_home() / "vectorstore",
+        default_factory=lambda: data_home() / "vectorstore",
         description="Folder of the persisted Chroma index (PersistentClient). Ignored when `host` is set.",
     )
     host: str | None = Field(default=None, description="Chroma server host; set it to use HttpClient.")
@@ -195,9 +149,7 @@ class LLMSettings(_Section):
     model_path: Path | None = Field(
         default=None, description="embedded: use this GGUF file instead of the bundled one."
     )
-    cache_dir: Path = Field(
-        default_factory=_default_cache_dir, description="Where the bundled GGUF is assembled."
-    )
+    cache_dir: Path = Field(default_factory=cache_dir, description="Where the bundled GGUF is assembled.")
     n_ctx: int = Field(default=4096, ge=512, description="Context window (tokens).")
     threads: int | None = Field(
         default=None, description="CPU threads for the embedded model (None: all cores)."
@@ -243,6 +195,10 @@ class AnswerSettings(_Section):
     max_question_chars: int = Field(default=1000, ge=10, description="Longer questions are refused.")
     history_turns: int = Field(default=6, ge=0, description="Conversation turns used to rewrite follow-ups.")
     translate_extractive: bool = Field(default=True, description="Translate a quote in another language.")
+    min_translation_similarity: float | None = Field(
+        default=None, description="Refuse a translation less similar to its original (embeddings). None: "
+        "the embedder's calibrated default (0, not checked, for an uncalibrated one)."
+    )  # fmt: skip
     constrained: bool = Field(
         default=True,
         description="Hold the embedded model's draft to the line shape (evidence id, copied words, "
@@ -306,7 +262,7 @@ class WebSettings(_Section):
     )
     max_queue: int = Field(default=64, ge=1)
     upload_dir: Path = Field(
-        default_factory=lambda: _default_data_home() / "uploads",
+        default_factory=lambda: data_home() / "uploads",
         description="Where uploaded articles are kept (as `<name>~<content hash>.<ext>`), so the index "
         "can be rebuilt from them, e.g. after changing the embedder.",
     )

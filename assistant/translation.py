@@ -1,6 +1,8 @@
 """Answer text put into the reader's language by the local model, and checked like any draft: a
-translation that is not in the target language, or adds a number or name the original lacks, is
-refused (None), and the caller then drops the sentence or does not quote the passage."""
+translation that is not in the target language, adds a number or name the original lacks, or whose
+embedding is too far from the original's (a fluent reply that says something else: "As stated, the
+text remains unchanged."), is refused (None), and the caller then drops the sentence or does not
+quote the passage."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from assistant.backends.base import ChatModel, Message, complete
+from assistant.backends.base import ChatModel, Embedder, Message, complete
 from assistant.cite import SentenceCheck, render
 from assistant.prompts import Prompts
 from assistant.shape import sanitize_quote
@@ -21,11 +23,16 @@ log = logging.getLogger(__name__)
 
 
 class Translator:
-    """One per Answerer; holds no state beyond its prompts and the lexicon it reads names with."""
+    """One per Answerer; holds no state beyond its prompts, the lexicon it reads names with, and the
+    embedder that compares a translation with its original (`min_similarity` 0: not compared)."""
 
-    def __init__(self, prompts: Prompts, lexicon: Callable[[], Lexicon]) -> None:
+    def __init__(
+        self, prompts: Prompts, lexicon: Callable[[], Lexicon], embedder: Embedder, min_similarity: float
+    ) -> None:
         self._prompts = prompts
         self._lexicon = lexicon
+        self._embedder = embedder
+        self._min_similarity = min_similarity
 
     def sentence(self, llm: ChatModel, sentence: SentenceCheck, language: str) -> SentenceCheck | None:
         """A sentence the model wrote in the evidence's language, translated; None if that fails or
@@ -59,8 +66,8 @@ class Translator:
         return self._translation(llm, messages, text, language)
 
     def _translation(self, llm: ChatModel, messages: list[Message], text: str, language: str) -> str | None:
-        """The model's translation of `text`, unless it is not in `language` or adds a number or
-        name the original lacks."""
+        """The model's translation of `text`, unless it is not in `language`, adds a number or name
+        the original lacks, or says something else."""
         out = complete(llm, messages, max_tokens=200, temperature=0.0).strip().strip('"“”„').strip()
         if not out or detect_language(out, default=language) != language:
             log.debug("translation %r rejected: not in %s", out, language)
@@ -77,4 +84,10 @@ class Translator:
         if added:
             log.debug("translation %r rejected: names the original lacks: %s", out, added)
             return None
+        if self._min_similarity > 0:
+            original, translation = self._embedder.embed_passages([text, out])
+            similarity = float(original @ translation)
+            if similarity < self._min_similarity:
+                log.debug("translation %r rejected: similarity %.3f to the original", out, similarity)
+                return None
         return out

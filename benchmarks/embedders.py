@@ -132,8 +132,9 @@ def _search_text(case: Any) -> str:
 def retrieval(backend: str, work: Path, corpora: Path | None) -> dict[str, Any]:
     from assistant.evaluation.cases import load_cases
     from assistant.evaluation.metrics import retrieval_scores
-    from assistant.evaluation.runner import default_evals_dir, prepare_corpus
+    from assistant.evaluation.runner import prepare_corpus
     from assistant.evidence import select_evidence
+    from assistant.paths import default_evals_dir
     from assistant.service import Assistant
 
     settings = _settings(backend, work)
@@ -355,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "speed": speed(embedders, timed, args.rounds, Settings().embedding.batch_size),
     }
     from assistant.evaluation.cases import load_cases
-    from assistant.evaluation.runner import default_evals_dir
+    from assistant.paths import default_evals_dir
 
     queries = [c.question for c in load_cases(default_evals_dir() / "cases.yaml")] + [
         q.text for q in QUESTIONS

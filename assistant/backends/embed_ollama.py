@@ -36,6 +36,9 @@ class OllamaEmbedder:
     # Unknown for an arbitrary model: a permissive floor, to be set per model with
     # ASSISTANT_ANSWER__MIN_RELEVANCE after checking it with `assistant eval` (see the README).
     relevance_floor = 0.5
+    # Not calibrated for an arbitrary model: translations are not checked by meaning unless
+    # ASSISTANT_ANSWER__MIN_TRANSLATION_SIMILARITY is set.
+    translation_floor = 0.0
 
     @property
     def id(self) -> str:

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from assistant.backends.base import ChatModel
-from assistant.config import Settings, default_eval_reports_dir, default_evals_dir
+from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.evaluation.cases import dump_cases, import_feedback, load_cases, select_cases
 from assistant.evaluation.report import render_summary
@@ -18,6 +18,7 @@ from assistant.evaluation.runner import (
     run_eval,
 )
 from assistant.evaluation.schema import EvalOutcome
+from assistant.paths import default_eval_reports_dir, default_evals_dir
 
 log = logging.getLogger(__name__)
 

@@ -42,10 +42,6 @@ DISTRACTOR_FILE = "gnad10k-test.csv"
 _NO_LABEL = "\x00none"
 
 
-def default_evals_dir() -> Path:
-    return _CHECKOUT / "evals"
-
-
 def default_corpora_dir() -> Path:
     """`../shared/corpora` next to the checkout (present for developers and CI, absent on a fresh clone)."""
     return _CHECKOUT.parent / "shared" / "corpora"

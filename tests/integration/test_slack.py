@@ -26,9 +26,10 @@ from pydantic import SecretStr
 
 pytest.importorskip("slack_bolt")
 
-from assistant.config import Settings, SlackSettings, default_prompts_dir
+from assistant.config import Settings, SlackSettings
 from assistant.errors import AssistantError, BackendUnavailableError, ConfigError
 from assistant.interfaces import slack
+from assistant.paths import default_prompts_dir
 from assistant.prompts import Prompts
 from assistant.types import Answer, AnswerEvent, Citation, FinalEvent, IndexStats, StatusEvent, Turn
 from tests.support.slack_stub import (

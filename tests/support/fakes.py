@@ -105,6 +105,7 @@ class HashingEmbedder:
 
     # Bag-of-words cosine: sharing a couple of content words with the question.
     relevance_floor = 0.12
+    translation_floor = 0.0  # words are not meanings: tests set answer.min_translation_similarity
 
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self._dim, dtype=np.float32)

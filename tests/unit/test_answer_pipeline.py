@@ -235,6 +235,42 @@ def test_translation_that_adds_a_number_is_rejected(make_settings: Callable[...,
     assert "5,000" not in answer.answer and "5000" not in answer.answer
 
 
+@pytest.mark.parametrize("floor", [0.0, 0.3])
+def test_translation_that_says_something_else_is_refused(
+    make_settings: Callable[..., Settings], floor: float
+) -> None:
+    # A fluent reply that keeps no number or name passes the anchor checks of a translation; only
+    # its distance from the original gives it away. Floor 0 (an uncalibrated embedder) is the control.
+    model = FakeChatModel(
+        script=[
+            "Peskow bestätigte den Abzug aus Berg-Karabach [1].",
+            "As stated, the text remains unchanged.",
+        ]
+    )
+    answer = _with_model(make_settings, model, answer={"min_translation_similarity": floor}).ask(QUESTION_EN)
+    if floor == 0.0:
+        assert "remains unchanged" in answer.answer
+    else:
+        assert "remains unchanged" not in answer.answer
+        assert any(
+            "could not be put into your language" in n or "not in the question's language" in n
+            for n in answer.notes
+        ), answer.notes
+        assert "could not be translated" in " ".join(answer.notes)  # and the quote is not shown either
+
+
+def test_translation_close_to_its_original_is_kept(make_settings: Callable[..., Settings]) -> None:
+    model = FakeChatModel(
+        script=[
+            "Peskow bestätigte den Abzug aus Berg-Karabach [1].",
+            "Peskow confirmed the withdrawal from Berg-Karabach.",
+        ]
+    )
+    assistant = _with_model(make_settings, model, answer={"min_translation_similarity": 0.3})
+    answer = assistant.ask(QUESTION_EN)
+    assert answer.answer == "Peskow confirmed the withdrawal from Berg-Karabach [1]."
+
+
 def test_rejected_draft_on_an_unrelated_question_abstains_instead_of_quoting(
     make_settings: Callable[..., Settings],
 ) -> None:

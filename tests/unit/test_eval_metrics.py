@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import default_prompts_dir
 from assistant.evaluation import claims
 from assistant.evaluation import metrics as m
 from assistant.evaluation.baseline import Baseline, Threshold, compare, ratchet
 from assistant.evaluation.cases import Case, load_cases
+from assistant.paths import default_prompts_dir
 from assistant.prompts import Prompts
 from assistant.types import Answer, Chunk, Citation, Passage
 

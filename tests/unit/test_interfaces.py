@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from assistant.config import Settings, default_prompts_dir
+from assistant.config import Settings
 from assistant.interfaces.pump import Pump
 from assistant.interfaces.status import StatusLine
 from assistant.interfaces.vocabulary import Words, without_markers
+from assistant.paths import default_prompts_dir
 from assistant.prompts import Prompts
 from assistant.service import Assistant
 from assistant.types import Answer, Citation, Removed

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import default_prompts_dir
 from assistant.errors import ConfigError
+from assistant.paths import default_prompts_dir
 from assistant.prompts import Prompts, parse_prompt
 
 GOOD = "---\nname: t\nvariables: [a, b]\n---\n## system\nS {a}\n## user\nU {b}\n"
@@ -43,7 +43,7 @@ def test_hash_changes_with_content(tmp_path: Path) -> None:
 def test_a_prompt_can_share_another_prompts_system_part(tmp_path: Path) -> None:
     import shutil
 
-    from assistant.config import default_prompts_dir
+    from assistant.paths import default_prompts_dir
 
     folder = tmp_path / "prompts"
     shutil.copytree(default_prompts_dir(), folder)

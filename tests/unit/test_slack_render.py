@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("slack_bolt")
 
-from assistant.config import default_prompts_dir
 from assistant.interfaces import slack
 from assistant.interfaces.slack import MESSAGE_LIMIT, ephemeral_blocks, question_from_slack
 from assistant.interfaces.slack.client import redacting_logger
 from assistant.interfaces.slack.stores import Histories, RateLimiter, SeenOnce
 from assistant.interfaces.vocabulary import Words
+from assistant.paths import default_prompts_dir
 from assistant.prompts import Prompts
 from assistant.types import Answer, Citation, Removed, Turn
 

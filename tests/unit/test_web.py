@@ -18,10 +18,11 @@ import pytest
 gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
-from assistant.config import Settings, default_prompts_dir  # noqa: E402
+from assistant.config import Settings  # noqa: E402
 from assistant.errors import ConfigError, InputError  # noqa: E402
 from assistant.interfaces import web  # noqa: E402
 from assistant.interfaces.vocabulary import Words  # noqa: E402
+from assistant.paths import default_prompts_dir  # noqa: E402
 from assistant.prompts import Prompts  # noqa: E402
 from assistant.types import (  # noqa: E402
     Answer,

@@ -196,9 +196,10 @@ class AnswerSettings(_Section):
     history_turns: int = Field(default=6, ge=0, description="Conversation turns used to rewrite follow-ups.")
     translate_extractive: bool = Field(default=True, description="Translate a quote in another language.")
     min_translation_similarity: float | None = Field(
-        default=None, description="Refuse a translation less similar to its original (embeddings). None: "
-        "the embedder's calibrated default (0, not checked, for an uncalibrated one)."
-    )  # fmt: skip
+        default=None,
+        description="Refuse a translation less similar to its original (embeddings). None: the "
+        "embedder's calibrated default (0, not checked, for an uncalibrated one).",
+    )
     constrained: bool = Field(
         default=True,
         description="Hold the embedded model's draft to the line shape (evidence id, copied words, "

@@ -16,6 +16,8 @@ import json
 import random
 from pathlib import Path
 
+from assistant.errors import InputError
+from assistant.evaluation.xquad import read_parallel
 from assistant.text.lexicon import Lexicon
 from assistant.text.names import subject_names, unmentioned
 
@@ -27,10 +29,10 @@ def main() -> None:
     parser.add_argument("--skip-report", type=Path, help="an XQuAD eval report whose questions to leave out")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    if not (args.data / "xquad.de.json").is_file():
-        raise SystemExit(f"no XQuAD-dev at {args.data}")
-    de = json.loads((args.data / "xquad.de.json").read_text(encoding="utf-8"))["data"]
-    en = json.loads((args.data / "xquad.en.json").read_text(encoding="utf-8"))["data"]
+    try:
+        de, en = read_parallel(args.data)
+    except InputError as err:
+        raise SystemExit(f"no XQuAD-dev at {args.data}: {err}") from None
     skip: set[str] = set()
     if args.skip_report:
         skip = {c["id"] for c in json.loads(args.skip_report.read_text(encoding="utf-8"))["cases"]}

@@ -15,14 +15,15 @@ Reads ../shared/xquad-dev in place."""
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 
 import numpy as np
 
+from assistant.backends.factory import make_embedder
 from assistant.config import Settings
-from assistant.service import Assistant
+from assistant.errors import InputError
+from assistant.evaluation.xquad import read_parallel
 from assistant.text.sentences import split_sentences
 
 CONTENTLESS = (
@@ -45,10 +46,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=400, help="sentence pairs (and as many questions)")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    if not (args.data / "xquad.de.json").is_file():
-        raise SystemExit(f"no XQuAD-dev at {args.data}")
-    de = json.loads((args.data / "xquad.de.json").read_text(encoding="utf-8"))["data"]
-    en = json.loads((args.data / "xquad.en.json").read_text(encoding="utf-8"))["data"]
+    try:
+        de, en = read_parallel(args.data)
+    except InputError as err:
+        raise SystemExit(f"no XQuAD-dev at {args.data}: {err}") from None
     rng = random.Random(args.seed)
     pairs: list[tuple[str, str, str, str]] = []  # german, english, same-paragraph other, other article
     questions: list[tuple[str, str]] = []
@@ -71,23 +72,24 @@ def main() -> None:
     rng.shuffle(pairs)
     rng.shuffle(questions)
     pairs, questions = pairs[: args.limit], questions[: args.limit]
-    embedder = Assistant.from_settings(Settings()).embedder
+    embedder = make_embedder(Settings())
 
     def emb(texts: list[str]) -> np.ndarray:
         return np.asarray(embedder.embed_passages(texts), dtype=np.float32)
 
     src = emb([p[0] for p in pairs])
+    contentless = emb(list(CONTENTLESS))
     rows = {
         "translation": np.sum(src * emb([p[1] for p in pairs]), axis=1),
         "next sentence, same paragraph": np.sum(src * emb([p[2] for p in pairs]), axis=1),
         "sentence of another article": np.sum(src * emb([p[3] for p in pairs]), axis=1),
-        "contentless reply (max of 6)": np.max(src @ emb(list(CONTENTLESS)).T, axis=1),
+        "contentless reply (max of 6)": np.max(src @ contentless.T, axis=1),
     }
     q_de = emb([q[0] for q in questions])
     q_en = emb([q[1] for q in questions])
     rows["question: its translation"] = np.sum(q_de * q_en, axis=1)
     rows["question: another question"] = np.sum(q_de * np.roll(q_en, 1, axis=0), axis=1)
-    rows["question: contentless reply"] = np.max(q_de @ emb(list(CONTENTLESS)).T, axis=1)
+    rows["question: contentless reply"] = np.max(q_de @ contentless.T, axis=1)
     print(f"embedder {embedder.id}; {len(pairs)} sentence pairs, {len(questions)} questions")
     print("| pair | n | p1 | p5 | median | p95 | p99 |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -48,11 +48,17 @@ def _read(path: Path) -> list[dict[str, Any]]:
         raise InputError(f"{path}: not an XQuAD file ({err})") from None
 
 
-def load_xquad(folder: Path) -> XquadData:
-    """Articles to index and cases to ask, from xquad.de.json and xquad.en.json in `folder`."""
+def read_parallel(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The German and English articles (SQuAD layout) of xquad.de.json and xquad.en.json, in step."""
     de, en = _read(folder / "xquad.de.json"), _read(folder / "xquad.en.json")
     if len(de) != len(en):
         raise InputError(f"{folder}: the German and English files hold different articles")
+    return de, en
+
+
+def load_xquad(folder: Path) -> XquadData:
+    """Articles to index and cases to ask, from xquad.de.json and xquad.en.json in `folder`."""
+    de, en = read_parallel(folder)
     articles: list[dict[str, Any]] = []
     cases: list[Case] = []
     held_out: list[str] = []
